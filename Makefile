@@ -1,0 +1,32 @@
+# One command sets up and runs the demo; one runs the tests.
+#   make demo    create .venv, install cchc with its pinned dependencies, run `cchc demo` (SQLite)
+#   make test    the same set-up, then the test suite (also on PostgreSQL when CCHC_TEST_DATABASE_URL is set)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/cchc demo
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/cycle.py
+
+clean:
+	rm -rf $(VENV) cchc.db cchc-demo.db .pytest_cache .mypy_cache .ruff_cache

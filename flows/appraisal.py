@@ -1,0 +1,377 @@
+"""Appraisal (thẩm định): deterministic and idempotent. The same inputs give the same scores and no new
+event; changed inputs (a supplement, an appraiser's correction) give a new appraisal version whose diff
+(criterion, before, after, rule, by whom) is in the audit trail. Also: bonus and penalty adjustments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from flows.lookup import Deadlines, actor_for, stored_framework
+from flows.params import AppraiseParams
+from flows.runtime import UserError, engine_for, now
+from flows.selfassessment import _cycle_for, sub_slots
+from models.audit import EventDraft, append
+from models.db import write_session
+from models.framework import FrameworkDef
+from models.people import Actor
+from models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
+from models.scoring import Appraised, appraise_sub, is_on_time
+from models.tables import Adjustment, Assessment, Criterion, Cycle, OrgUnit, Score
+from models.types import from_hundredths, to_hundredths
+from states.assessment import AssessmentState, assessment_machine
+from states.guards import AssessmentFacts, Context
+from states.machine import TransitionNotAllowed
+from states.workflow import fire_assessments, load_facts
+
+S = AssessmentState
+APPRAISABLE = (S.submitted, S.appraised, S.supplemented)
+
+
+@dataclass
+class AppraiseSummary:
+    year: int
+    appraised: list[str] = field(default_factory=list)  # first appraisal
+    reappraised: list[str] = field(default_factory=list)  # a new version with changes
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    changed_scores: int = 0
+
+
+@dataclass
+class _Proposal:
+    facts: AssessmentFacts
+    trigger: str
+    updates: list[dict[str, int | None]]
+    payload: dict[str, Any]
+    total: Decimal = Decimal("0.00")
+
+
+def _trigger_for(state: str) -> str:
+    return "appraise" if state == S.submitted else "reappraise"
+
+
+def _check(facts: AssessmentFacts, actor: Actor, at: datetime) -> str | None:
+    """Why this actor may not (re)appraise this unit now, or None."""
+    try:
+        assessment_machine().fire(
+            _trigger_for(facts.state),
+            facts.state,
+            Context(actor=actor, at=at, facts=facts),
+            subject=facts.unit_code,
+        )
+    except TransitionNotAllowed as refusal:
+        return str(refusal)
+    return None
+
+
+def _pts(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def propose(
+    session: Session,
+    cycle: Cycle,
+    facts: Sequence[AssessmentFacts],
+    frameworks: dict[int, FrameworkDef],
+    actor: Actor,
+) -> list[_Proposal]:
+    """Appraise every applicable sub-criterion of these assessments (pure rules over one query's rows)."""
+    if not facts:
+        return []
+    by_id = {f.assessment_id: f for f in facts}
+    scope = (
+        Score.assessment_id.in_(list(by_id))  # type: ignore[attr-defined]
+        if len(by_id) <= 500
+        else Assessment.state.in_(list(APPRAISABLE))  # type: ignore[attr-defined]
+    )
+    rows = session.execute(
+        select(
+            Score.assessment_id,
+            Score.criterion_id,
+            Criterion.code,
+            Assessment.framework_id,
+            Score.self_points,
+            Score.not_applicable,
+            Score.evidence,
+            Score.metric,
+            Score.appraiser_points,
+            Score.appraised_points,
+        )
+        .join(Criterion, Criterion.id == Score.criterion_id)
+        .join(Assessment, Assessment.id == Score.assessment_id)
+        .where(Assessment.cycle_id == cycle.id, scope)
+        .order_by(Score.assessment_id, Criterion.position)
+    )
+    proposals: dict[int, _Proposal] = {}
+    for aid, cid, code, fid, self_pts, na, evidence, metric, appraiser_pts, stored in rows:
+        f = by_id.get(aid)
+        if f is None:
+            continue
+        proposal = proposals.get(aid)
+        if proposal is None:
+            trigger = _trigger_for(f.state)
+            proposal = proposals[aid] = _Proposal(f, trigger, [], {"changed": {}})
+        sub = frameworks[fid].sub(code)
+        assert sub is not None, f"{code} missing from framework {fid}"
+        result: Appraised = appraise_sub(
+            sub,
+            self_points=self_pts,
+            not_applicable=na,
+            evidence=evidence,
+            metric=metric,
+            appraiser_points=appraiser_pts,
+        )
+        if result.points is not None:
+            proposal.total += result.points
+        if proposal.trigger == "appraise":
+            if result.points != self_pts:
+                proposal.payload["changed"][code] = {
+                    "self": _pts(self_pts),
+                    "appraised": _pts(result.points),
+                    "rule": result.rule,
+                }
+            if result.points != stored:
+                proposal.updates.append({"a": aid, "c": cid, "p": _raw(result.points)})
+        elif result.points != stored:
+            proposal.payload["changed"][code] = {
+                "before": _pts(stored),
+                "after": _pts(result.points),
+                "rule": result.rule,
+            }
+            proposal.updates.append({"a": aid, "c": cid, "p": _raw(result.points)})
+    for f in facts:
+        proposals.setdefault(f.assessment_id, _Proposal(f, _trigger_for(f.state), [], {"changed": {}}))
+    return [proposals[f.assessment_id] for f in facts]
+
+
+def _raw(points: Decimal | None) -> int | None:
+    return None if points is None else to_hundredths(points)
+
+
+@task(name="appraise")
+def appraise(params: AppraiseParams) -> AppraiseSummary:
+    """(Re)appraise the units waiting for it, in one transaction."""
+    engine = engine_for(params.database_url)
+    at = params.at or now()
+    with write_session(engine) as session:
+        cycle = _cycle_for(session, params.year)
+        actor = actor_for(session, params.actor)
+        facts = load_facts(session, cycle, unit_codes=params.units or None, states=None)
+        known = {f.unit_code for f in facts}
+        missing = sorted(set(params.units) - known)
+        if missing:
+            raise UserError(f"not a unit of the {cycle.year} cycle: {', '.join(missing)}")
+        summary = AppraiseSummary(year=cycle.year)
+        waiting = [f for f in facts if f.state in APPRAISABLE]
+        for f in facts:
+            if params.units and f.state not in APPRAISABLE:
+                summary.refused.append(f"{f.unit_code}: is in state {f.state!r}, not waiting for appraisal")
+        allowed: list[AssessmentFacts] = []
+        refusals: dict[str, str] = {}
+        for f in waiting:
+            reason = _check(f, actor, at)
+            if reason:
+                refusals[f.unit_code] = reason
+            else:
+                allowed.append(f)
+        summary.refused += list(refusals.values())
+        frameworks = {fid: stored_framework(session, fid) for fid in {f.framework_id for f in waiting}}
+        if params.scores_path:
+            _take_appraiser_scores(session, cycle, Path(params.scores_path), waiting, refusals, frameworks, actor, at)
+        proposals = propose(session, cycle, allowed, frameworks, actor)
+        version_bump = {"appraisal_version": Assessment.__table__.c.appraisal_version + 1, "appraised_at": at}
+        first = [p for p in proposals if p.trigger == "appraise"]
+        again = [p for p in proposals if p.trigger == "reappraise" and p.updates]
+        summary.unchanged = [p.facts.unit_code for p in proposals if p.trigger == "reappraise" and not p.updates]
+        for group, trigger in ((first, "appraise"), (again, "reappraise")):
+            if not group:
+                continue
+            payloads = {p.facts.assessment_id: {**p.payload, "total": str(p.total)} for p in group}
+            fired = fire_assessments(
+                session, trigger, [p.facts for p in group], actor, at, values=version_bump, payloads=payloads
+            )
+            assert not fired.refused, fired.refused  # checked above with the same facts
+            updates = [u for p in group for u in p.updates]
+            if updates:
+                table = Score.__table__
+                stmt = (
+                    update(table)
+                    .where(table.c.assessment_id == bindparam("a"), table.c.criterion_id == bindparam("c"))
+                    .values(appraised_points=bindparam("p"))
+                )
+                for start in range(0, len(updates), 20000):
+                    session.connection().execute(stmt, _as_points(updates[start : start + 20000]))
+            summary.changed_scores += len(updates)
+            (summary.appraised if trigger == "appraise" else summary.reappraised).extend(
+                p.facts.unit_code for p in group
+            )
+        return summary
+
+
+def _as_points(rows: list[dict[str, int | None]]) -> list[dict[str, Any]]:
+    return [{"a": r["a"], "c": r["c"], "p": None if r["p"] is None else from_hundredths(r["p"])} for r in rows]
+
+
+def _take_appraiser_scores(
+    session: Session,
+    cycle: Cycle,
+    path: Path,
+    waiting: Sequence[AssessmentFacts],
+    refusals: dict[str, str],
+    frameworks: dict[int, FrameworkDef],
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """Store the appraiser's own scores (inputs of the appraisal), refusing the file if anything is wrong."""
+    slots: dict[str, UnitSlot] = {}
+    for f in waiting:
+        slots[f.unit_code] = UnitSlot(f.assessment_id, f.framework_id, f.state, None, refusals.get(f.unit_code))
+    subs = sub_slots(session, {s.framework_id for s in slots.values()})
+    rows, problems, count = read_appraiser_scores(path, slots, subs)
+    if count:
+        raise SheetError(problems, count)
+    table = Score.__table__
+    current = {
+        (a, c): (p, n)
+        for a, c, p, n in session.execute(
+            select(Score.assessment_id, Score.criterion_id, Score.appraiser_points, Score.appraisal_note).where(
+                Score.assessment_id.in_([r.assessment_id for r in rows])
+            )  # type: ignore[attr-defined]
+        )
+    }
+    changed = []
+    for r in rows:
+        old = current.get((r.assessment_id, r.criterion_id))
+        if old is None:
+            raise UserError(f"{path.name}: {r.unit} has no self-assessment row for {r.code}")
+        if old != (from_hundredths(r.points), r.note):
+            changed.append({"a": r.assessment_id, "c": r.criterion_id, "p": from_hundredths(r.points), "n": r.note})
+    if changed:
+        session.connection().execute(
+            update(table)
+            .where(table.c.assessment_id == bindparam("a"), table.c.criterion_id == bindparam("c"))
+            .values(appraiser_points=bindparam("p"), appraisal_note=bindparam("n")),
+            changed,
+        )
+
+
+@flow(name="appraise")
+def appraise_flow(params: AppraiseParams) -> AppraiseSummary:
+    """Appraise submitted units and re-appraise corrected or supplemented ones; only changes are written."""
+    return appraise(params)
+
+
+# --- adjustments ----------------------------------------------------------------------------------
+
+
+@dataclass
+class AdjustSummary:
+    unit: str
+    item: str
+    done: bool
+    message: str
+
+
+ADJUSTABLE = (S.appraised, S.supplement_requested, S.supplemented)
+
+
+def adjust(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    item_code: str,
+    reason: str,
+    actor_ident: str | None,
+    at: datetime | None,
+    *,
+    revoke: bool = False,
+) -> AdjustSummary:
+    """Grant (or revoke) a bonus or penalty item to a unit, with its reason, audited. Granting twice is a
+    no-op; a bonus that requires on-time reporting is refused for a late submission."""
+    engine = engine_for(database_url)
+    when = at or now()
+    if not reason.strip():
+        raise UserError("a reason is required for a bonus or a penalty")
+    with write_session(engine) as session:
+        cycle = _cycle_for(session, year)
+        actor = actor_for(session, actor_ident)
+        if not actor.is_authority_staff:
+            raise UserError(f"{actor.label()} does not act for the authority; bonuses and penalties are theirs")
+        row = session.execute(
+            select(Assessment, OrgUnit)
+            .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
+            .where(Assessment.cycle_id == cycle.id, OrgUnit.code == unit)
+        ).first()
+        if row is None:
+            raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
+        assessment, org_unit = row
+        if unit in actor.own_units:
+            raise UserError(f"{actor.label()} belongs to {unit} and cannot adjust their own unit's result")
+        if assessment.state not in ADJUSTABLE:
+            raise UserError(
+                f"{unit} is in state {assessment.state!r}: adjustments are made after appraisal and "
+                "before publication (reopen a published result first)"
+            )
+        framework = stored_framework(session, assessment.framework_id or 0)
+        item = framework.adjustment(item_code)
+        if item is None:
+            codes = ", ".join(f"{a.code} ({a.kind} {a.points})" for a in framework.adjustments)
+            raise UserError(f"{item_code!r} is not a bonus or penalty item of {framework.code} (items: {codes})")
+        existing = session.execute(
+            select(Adjustment).where(Adjustment.assessment_id == assessment.id, Adjustment.item_code == item.code)
+        ).scalar_one_or_none()
+        if revoke:
+            if existing is None or existing.revoked:
+                return AdjustSummary(unit, item.code, False, f"{unit} does not have {item.code}; nothing to revoke")
+            session.execute(update(Adjustment).where(Adjustment.id == existing.id).values(revoked=True))
+        else:
+            if item.requires == "on_time":
+                due = Deadlines(session, cycle, "submission").due(org_unit.id or 0, assessment.group_code)
+                if not is_on_time(assessment.submitted_at, due):
+                    raise UserError(f"{item.code} requires reporting on time, and {unit} submitted after the deadline")
+            if existing is not None and not existing.revoked:
+                return AdjustSummary(unit, item.code, False, f"{unit} already has {item.code}")
+            values = {
+                "kind": item.kind,
+                "points": item.points,
+                "reason": reason,
+                "actor": actor.code,
+                "at": when,
+                "revoked": False,
+            }
+            if existing is None:
+                session.execute(insert(Adjustment).values(assessment_id=assessment.id, item_code=item.code, **values))
+            else:
+                session.execute(update(Adjustment).where(Adjustment.id == existing.id).values(**values))
+        sign = "+" if item.kind == "bonus" else "−"
+        append(
+            session,
+            [
+                EventDraft(
+                    kind="adjustment",
+                    trigger="revoke_adjustment" if revoke else "adjust",
+                    actor=actor.code,
+                    at=when,
+                    cycle_year=cycle.year,
+                    unit_code=unit,
+                    reason=reason,
+                    payload={
+                        "item": item.code,
+                        "kind": item.kind,
+                        "points": f"{sign}{item.points}",
+                        "name": item.name,
+                    },
+                )
+            ],
+        )
+        verb = "revoked" if revoke else "granted"
+        return AdjustSummary(unit, item.code, True, f"{item.code} ({item.kind} {sign}{item.points}) {verb} to {unit}")

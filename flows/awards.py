@@ -1,0 +1,165 @@
+"""Awards (thi đua, khen thưởng) from the published index only; idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, task
+from sqlalchemy import and_, insert, select
+from sqlalchemy.orm import Session
+
+from config.settings import get_settings
+from flows.lookup import actor_for, current_publication
+from flows.params import AwardsParams
+from flows.runtime import UserError, engine_for, now
+from flows.selfassessment import _cycle_for
+from models.audit import EventDraft, append
+from models.awards import Proposal, PublishedUnit, load_rules, propose_awards
+from models.db import read_session, write_session
+from models.tables import Award, Cycle, OrgUnit, Person, PersonRole, Result
+from states.assessment import AssessmentState
+from states.cycle import CyclePhase
+from states.workflow import fire_assessments, fire_cycle, load_facts
+
+
+@dataclass
+class AwardRow:
+    unit: str
+    name: str
+    group: str
+    rule: str
+    kind: str
+    outcome: str
+    person: str | None
+    status: str
+
+
+@dataclass
+class AwardsSummary:
+    year: int
+    publication_version: int
+    added: int = 0
+    awards: list[AwardRow] = field(default_factory=list)
+
+
+def published_units(session: Session, cycle: Cycle) -> tuple[int, int, list[PublishedUnit]]:
+    """The current publication's results: the only input of the award rules."""
+    publication = current_publication(session, cycle)
+    if publication is None:
+        raise UserError(f"the {cycle.year} results are not published yet: awards come from published results only")
+    rows = session.execute(
+        select(Result.assessment_id, OrgUnit.code, Result.group_code, Result.class_code, Result.rank)
+        .join(OrgUnit, OrgUnit.id == Result.unit_id)
+        .where(Result.publication_id == publication.id)
+    ).all()
+    assert publication.id is not None
+    return publication.id, publication.version, [PublishedUnit(*row) for row in rows]
+
+
+def _heads(session: Session, unit_codes: list[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(OrgUnit.code, Person.id)
+        .join(Person, and_(Person.unit_id == OrgUnit.id, Person.active.is_(True)))  # type: ignore[attr-defined]
+        .join(PersonRole, and_(PersonRole.person_id == Person.id, PersonRole.role == "head"))
+        .where(OrgUnit.code.in_(unit_codes))  # type: ignore[attr-defined]
+    ).all()
+    return dict(rows)
+
+
+@task(name="awards")
+def awards(params: AwardsParams) -> AwardsSummary:
+    """Record award proposals by the rules, move published units to `awarded`, open the awards phase."""
+    engine = engine_for(params.database_url)
+    at = params.at or now()
+    rules = load_rules(Path(params.rules_path) if params.rules_path else get_settings().config_dir / "awards.yaml")
+    with write_session(engine) as session:
+        cycle = _cycle_for(session, params.year)
+        actor = actor_for(session, params.actor, task="awards")
+        publication_id, version, units = published_units(session, cycle)
+        proposals = propose_awards(units, rules)
+        existing = {
+            (a, r)
+            for a, r in session.execute(select(Award.assessment_id, Award.rule).where(Award.cycle_id == cycle.id))
+        }
+        new = [p for p in proposals if (p.assessment_id, p.rule) not in existing]
+        heads = _heads(session, sorted({p.unit for p in new if p.kind == "head"}))
+        if new:
+            session.execute(
+                insert(Award),
+                [
+                    {
+                        "cycle_id": cycle.id,
+                        "publication_id": publication_id,
+                        "assessment_id": p.assessment_id,
+                        "rule": p.rule,
+                        "kind": p.kind,
+                        "outcome": p.outcome,
+                        "person_id": heads.get(p.unit) if p.kind == "head" else None,
+                        "status": "proposed",
+                    }
+                    for p in new
+                ],
+            )
+            append(session, [_event(p, actor.code, at, cycle.year, version) for p in new])
+        if cycle.phase == CyclePhase.published:
+            fire_cycle(session, cycle, "begin_awards", actor, at)
+        ready = load_facts(session, cycle, states=[AssessmentState.published])
+        fired = fire_assessments(
+            session,
+            "award",
+            ready,
+            actor,
+            at,
+            payloads={
+                f.assessment_id: {"proposals": [p.rule for p in proposals if p.assessment_id == f.assessment_id]}
+                for f in ready
+            },
+        )
+        if fired.refused:
+            raise UserError(str(fired.refused[0]))
+        summary = AwardsSummary(year=cycle.year, publication_version=version, added=len(new))
+        summary.awards = list_awards(session, cycle)
+        return summary
+
+
+def _event(p: Proposal, actor: str, at: object, year: int, version: int) -> EventDraft:
+    return EventDraft(
+        kind="award",
+        trigger="propose_award",
+        actor=actor,
+        at=at,
+        cycle_year=year,  # type: ignore[arg-type]
+        unit_code=p.unit,
+        payload={"rule": p.rule, "kind": p.kind, "outcome": p.outcome, "publication_version": version},
+    )
+
+
+def list_awards(session: Session, cycle: Cycle) -> list[AwardRow]:
+    rows = session.execute(
+        select(Award, OrgUnit.code, OrgUnit.name, Result.group_code, Person.code)
+        .join(
+            Result,
+            and_(Result.publication_id == Award.publication_id, Result.assessment_id == Award.assessment_id),
+        )
+        .join(OrgUnit, OrgUnit.id == Result.unit_id)
+        .outerjoin(Person, Person.id == Award.person_id)
+        .where(Award.cycle_id == cycle.id)
+        .order_by(Result.group_code, Result.rank, OrgUnit.code, Award.rule)
+    ).all()
+    return [
+        AwardRow(code, name, group, a.rule, a.kind, a.outcome, person, a.status)
+        for a, code, name, group, person in rows
+    ]
+
+
+@flow(name="awards")
+def awards_flow(params: AwardsParams) -> AwardsSummary:
+    """Propose awards and decide heads' standing from the published results."""
+    return awards(params)
+
+
+def read_awards(database_url: str | None, year: int | None) -> list[AwardRow]:
+    engine = engine_for(database_url)
+    with read_session(engine) as session:
+        return list_awards(session, _cycle_for(session, year))

@@ -1,0 +1,634 @@
+"""`cchc`: the command line of the PAR index cycle. Every user error is one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from config.settings import get_settings
+from flows.runtime import UserError, configure_prefect
+
+configure_prefect()  # before anything imports prefect
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    help="Orchestrate the annual PAR index cycle (Chỉ số cải cách hành chính): plan → self-assessment → "
+    "appraisal → supplements → publication → awards.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+org_app = typer.Typer(help="The organisation: units, groups, people and roles.", no_args_is_help=True)
+cycle_app = typer.Typer(help="A year's cycle: open it, move its phases, see where it stands.", no_args_is_help=True)
+sa_app = typer.Typer(help="Units' self-assessments.", no_args_is_help=True)
+supplement_app = typer.Typer(help="Supplements and explanations (bổ sung, giải trình).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+results_app = typer.Typer(help="Past years' published results.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(sa_app, name="self-assessment")
+app.add_typer(supplement_app, name="supplement")
+app.add_typer(audit_app, name="audit")
+app.add_typer(results_app, name="results")
+
+_state: dict[str, Any] = {"database_url": None, "debug": False}
+
+Year = Annotated[int | None, typer.Option("--year", "-y", help="The cycle's year (default: the newest cycle)")]
+As = Annotated[str | None, typer.Option("--as", help="Who acts: person code or e-mail (default: CCHC_ACTOR)")]
+Units = Annotated[list[str] | None, typer.Option("--unit", "-u", help="A unit code (repeat for several)")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
+
+
+def _actor(value: str | None) -> str | None:
+    return value or get_settings().actor
+
+
+def _db() -> str | None:
+    return _state["database_url"]
+
+
+def friendly(fn: F) -> F:
+    """Turn every known failure into one clear line on stderr and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flows.display import errors
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the edge where errors become messages
+            if _state["debug"]:
+                raise
+            errors.print(f"[red]error:[/red] {_message(exc)}", markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _message(exc: BaseException) -> str:
+    from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+    from models.audit import AuditConflict
+    from models.datafile import DataFileError
+    from models.scoresheet import SheetError
+    from states.machine import TransitionNotAllowed
+    from states.workflow import ConcurrentChange
+
+    known = (UserError, DataFileError, SheetError, TransitionNotAllowed, ConcurrentChange, AuditConflict)
+    if isinstance(exc, known):
+        return str(exc).replace("[", "\\[")
+    if isinstance(exc, IntegrityError):
+        return (
+            "the database refused a change that conflicts with existing data (run again to see whether it was "
+            "done meanwhile)"
+        )
+    if isinstance(exc, OperationalError | DBAPIError):
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
+        return f"database problem: {detail[0] if detail else type(exc).__name__}"
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the details)".replace("[", "\\[")
+
+
+@app.callback()
+def main_options(
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", envvar=None, help="Database URL (default: CCHC_DATABASE_URL or ./cchc.db)"),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and Prefect's logs")] = False,
+) -> None:
+    _state["database_url"] = database_url
+    _state["debug"] = debug
+
+
+@contextlib.contextmanager
+def _flows() -> Iterator[None]:
+    """Around a command that runs Prefect flows in this process."""
+    from flows.display import errors
+    from flows.runtime import local_flow_runs
+
+    errors.print("[dim]Running through Prefect (the first flow starts a temporary local server)…[/dim]")
+    with local_flow_runs():
+        yield
+
+
+# --- set-up ---------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def init() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from flows.display import console
+    from models.db import get_engine
+    from models.migrate import upgrade
+
+    engine = get_engine(_db() or get_settings().database_url)
+    revision = upgrade(engine)
+    console.print(f"database {engine.url.render_as_string()} is at schema revision {revision}")
+
+
+@org_app.command("load")
+@friendly
+def org_load(
+    path: Annotated[Path | None, typer.Argument(help="Organisation file (default: config/org/daklak.yaml)")] = None,
+    actor: As = None,
+) -> None:
+    """Load the organisation file: add, update or deactivate units and people (idempotent)."""
+    from flows.display import console
+    from flows.lookup import actor_for
+    from flows.org import read_org, write_org
+    from flows.runtime import engine_for, now
+    from models.db import write_session
+
+    path = path or get_settings().config_dir / "org" / "daklak.yaml"
+    org = read_org(path)
+    with write_session(engine_for(_db())) as session:
+        who = actor_for(session, _actor(actor), task="org-load")
+        summary = write_org(session, org, who, now(), str(path))
+    groups = ", ".join(f"{g.code} {sum(1 for u in org.units if u.group == g.code)}" for g in org.groups)
+    console.print(f"{org.name}: {summary.units} units ({groups} assessed), {summary.people} people")
+    if summary.changed:
+        console.print(
+            f"added {len(summary.units_added)} units and {len(summary.people_added)} people; changed "
+            f"{len(summary.units_changed)} units and {len(summary.people_changed)} people; deactivated "
+            f"{len(summary.units_deactivated)} units and {len(summary.people_deactivated)} people"
+        )
+    else:
+        console.print("the database already matched the file: nothing changed")
+
+
+# --- the cycle ------------------------------------------------------------------------------------
+
+
+@cycle_app.command("open")
+@friendly
+def cycle_open(
+    year: Annotated[int, typer.Option("--year", "-y", help="The cycle's year")],
+    calendar: Annotated[Path | None, typer.Option(help="Calendar file (default: config/cycles/YEAR.yaml)")] = None,
+    actor: As = None,
+) -> None:
+    """Open a year's cycle: frameworks, deadlines, one assessment per assessed unit (idempotent)."""
+    from flows.cycle import open_cycle_flow
+    from flows.display import console
+    from flows.params import OpenCycleParams
+
+    with _flows():
+        summary = open_cycle_flow(
+            OpenCycleParams(
+                year=year,
+                calendar_path=str(calendar) if calendar else None,
+                database_url=_db(),
+                actor=_actor(actor),
+            )
+        )
+    verb = "opened" if summary.created else "already open"
+    console.print(
+        f"cycle {year} {verb}: {summary.assessments} assessments "
+        f"({len(summary.assessments_added)} added now), phase {summary.phase}"
+    )
+    for group, text in summary.frameworks.items():
+        console.print(f"  {group}: {text}")
+
+
+@cycle_app.command("advance")
+@friendly
+def cycle_advance(
+    year: Annotated[int, typer.Option("--year", "-y")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail)")] = "",
+    actor: As = None,
+) -> None:
+    """Move the cycle to its next phase (planning → self_assessment → appraisal; awards → remediation → closed)."""
+    from flows.cycle import advance_cycle_flow
+    from flows.display import console
+    from flows.params import AdvanceParams
+
+    with _flows():
+        summary = advance_cycle_flow(AdvanceParams(year=year, reason=reason, database_url=_db(), actor=_actor(actor)))
+    moved = f"; {summary.units_moved} units moved on" if summary.units_moved else ""
+    console.print(f"cycle {year}: {summary.from_phase} → {summary.to_phase}{moved}")
+
+
+@cycle_app.command("status")
+@friendly
+def cycle_status_cmd(year: Year = None, as_json: Json = False) -> None:
+    """Where the cycle stands: phase, deadlines, units per state per group, who is late."""
+    from flows.display import console, local_time, print_json
+    from flows.status import cycle_status
+
+    status = cycle_status(_db(), year)
+    if as_json:
+        print_json(status.as_json())
+        return
+    from rich.table import Table
+
+    published = f", published version {status.published_version}" if status.published_version else ""
+    console.print(f"[bold]{status.title}[/bold] ({status.year}): phase [bold]{status.phase}[/bold]{published}")
+    console.print("deadlines: " + "; ".join(f"{p} before {local_time(d)}" for p, d in status.deadlines.items()))
+    states = list(next(iter(status.counts.values()), {}))
+    table = Table(title=f"{status.total} assessments by state", title_justify="left")
+    table.add_column("group")
+    for s in states:
+        table.add_column(s, justify="right")
+    for group, counts in status.counts.items():
+        table.add_row(status.groups.get(group, group), *[str(counts[s]) if counts[s] else "" for s in states])
+    console.print(table)
+    if status.overdue:
+        console.print(f"[red]overdue[/red] (not submitted, deadline passed): {', '.join(status.overdue)}")
+    if status.late:
+        console.print(f"submitted late (no timeliness bonus): {', '.join(status.late)}")
+
+
+@results_app.command("import")
+@friendly
+def results_import(
+    path: Annotated[Path, typer.Argument(help="CSV with unit,index[,class]")],
+    year: Annotated[int, typer.Option("--year", "-y")],
+    actor: As = None,
+) -> None:
+    """Take in a past year's published results, to compare this year's index and rank with."""
+    from flows.display import console
+    from flows.history import import_results
+
+    summary = import_results(_db(), year, path, _actor(actor))
+    console.print(f"{year}: {summary.units} published results " + ("imported" if summary.created else "already there"))
+
+
+# --- self-assessment ------------------------------------------------------------------------------
+
+
+@sa_app.command("import")
+@friendly
+def sa_import(
+    path: Annotated[Path, typer.Argument(help="CSV: unit,criterion,score,evidence,note[,metric]")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Import self-scores: everything is checked first; any problem (named by line and column) writes nothing."""
+    from flows.display import console
+    from flows.params import ImportParams
+    from flows.selfassessment import import_self_assessment_flow
+
+    with _flows():
+        summary = import_self_assessment_flow(
+            ImportParams(path=str(path), year=year, database_url=_db(), actor=_actor(actor))
+        )
+    console.print(
+        f"{summary.path}: {summary.rows} rows for {summary.units} units; {summary.changed_rows} "
+        f"scores changed in {len(summary.changed_units)} units"
+    )
+
+
+def _report_moves(summary: Any, done: str) -> None:
+    from flows.display import console, errors
+
+    if summary.moved:
+        console.print(f"{done}: {', '.join(summary.moved)}")
+    late = getattr(summary, "late", [])
+    if late:
+        console.print(f"[yellow]after the deadline[/yellow] (no timeliness bonus): {', '.join(late)}")
+    for refusal in summary.refused:
+        errors.print(f"[red]refused:[/red] {refusal}".replace("[red]refused:[/red]", "[red]refused:[/red]"))
+    if summary.refused:
+        raise typer.Exit(1)
+    if not summary.moved:
+        console.print("nothing to do")
+
+
+@app.command()
+@friendly
+def submit(
+    units: Units = None,
+    all_units: Annotated[bool, typer.Option("--all", help="Every unit still in self_assess (coordinators)")] = False,
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Submit self-assessments to the authority (refused while a sub-criterion is unscored)."""
+    from flows.params import SubmitParams
+    from flows.selfassessment import submit_flow
+
+    if not units and not all_units:
+        raise UserError("name the units (--unit CODE) or submit every ready unit with --all")
+    with _flows():
+        summary = submit_flow(SubmitParams(year=year, units=units or [], database_url=_db(), actor=_actor(actor)))
+    _report_moves(summary, "submitted")
+
+
+@app.command()
+@friendly
+def withdraw(
+    units: Annotated[list[str], typer.Option("--unit", "-u", help="A unit code")],
+    reason: Annotated[str, typer.Option(help="Why (recorded)")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Withdraw a submission to edit it (rút lại) — only before appraisal starts."""
+    from flows.selfassessment import change_units
+
+    _report_moves(change_units(_db(), year, "withdraw", units, _actor(actor), None, reason=reason), "withdrawn")
+
+
+@supplement_app.command("request")
+@friendly
+def supplement_request(
+    unit: Annotated[list[str], typer.Option("--unit", "-u")],
+    note: Annotated[str, typer.Option(help="What is asked for (required)")],
+    criteria: Annotated[str, typer.Option(help="Sub-criteria concerned, comma-separated")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Ask a unit for more evidence or an explanation; only the named sub-criteria re-open."""
+    from flows.selfassessment import change_units
+
+    codes = [c.strip() for c in criteria.split(",") if c.strip()]
+    _report_moves(
+        change_units(_db(), year, "request_supplement", unit, _actor(actor), None, reason=note, criteria=codes),
+        "supplement requested from",
+    )
+
+
+@supplement_app.command("submit")
+@friendly
+def supplement_submit(
+    unit: Annotated[list[str], typer.Option("--unit", "-u")],
+    note: Annotated[str, typer.Option(help="The explanation (giải trình)")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """The unit has supplied what was asked (import the new evidence first); it goes back to appraisal."""
+    from flows.selfassessment import change_units
+
+    _report_moves(
+        change_units(_db(), year, "submit_supplement", unit, _actor(actor), None, reason=note),
+        "supplement received from",
+    )
+
+
+@supplement_app.command("skip")
+@friendly
+def supplement_skip(units: Units = None, year: Year = None, actor: As = None) -> None:
+    """Go on without a supplement for appraised units where none was requested (all of them by default)."""
+    from flows.selfassessment import change_units
+
+    _report_moves(
+        change_units(_db(), year, "skip_supplement", units or [], _actor(actor), None, states=["appraised"]),
+        "no supplement needed",
+    )
+
+
+@supplement_app.command("close")
+@friendly
+def supplement_close(
+    unit: Annotated[list[str], typer.Option("--unit", "-u")],
+    reason: Annotated[str, typer.Option(help="Why the authority goes on without it (required)")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Go on without a requested supplement (e.g. its deadline passed); the appraisal stands."""
+    from flows.selfassessment import change_units
+
+    _report_moves(
+        change_units(_db(), year, "close_supplement", unit, _actor(actor), None, reason=reason),
+        "closed without supplement",
+    )
+
+
+@app.command()
+@friendly
+def appraise(
+    units: Units = None,
+    scores: Annotated[
+        Path | None, typer.Option(help="The appraiser's own scores: CSV unit,criterion,score,note")
+    ] = None,
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Appraise submitted units and re-appraise changed ones. Running it again with the same inputs changes
+    nothing; changed inputs give a new appraisal version with its diff in the audit trail."""
+    from flows.appraisal import appraise_flow
+    from flows.display import console, errors
+    from flows.params import AppraiseParams
+
+    with _flows():
+        summary = appraise_flow(
+            AppraiseParams(
+                year=year,
+                units=units or [],
+                scores_path=str(scores) if scores else None,
+                database_url=_db(),
+                actor=_actor(actor),
+            )
+        )
+    if summary.appraised:
+        console.print(f"appraised: {', '.join(summary.appraised)}")
+    if summary.reappraised:
+        console.print(f"re-appraised (new version): {', '.join(summary.reappraised)}")
+    if summary.unchanged:
+        console.print(f"unchanged: {len(summary.unchanged)} units")
+    console.print(f"{summary.changed_scores} scores written")
+    for refusal in summary.refused:
+        errors.print(f"[red]refused:[/red] {refusal}")
+    if summary.refused:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def adjust(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    item: Annotated[str, typer.Option(help="Bonus or penalty item code of the framework (e.g. B1, B2, P1, P2)")],
+    reason: Annotated[str, typer.Option(help="Why (required)")],
+    revoke: Annotated[bool, typer.Option(help="Take the item back")] = False,
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Grant (or revoke) a bonus or penalty of ±2 points to a unit, with its reason."""
+    from flows.appraisal import adjust as do_adjust
+    from flows.display import console
+
+    summary = do_adjust(_db(), year, unit, item, reason, _actor(actor), None, revoke=revoke)
+    console.print(summary.message)
+
+
+@app.command()
+@friendly
+def publish(
+    reason: Annotated[str, typer.Option(help="Why a new version is published (required for a correction)")] = "",
+    year: Year = None,
+    as_json: Json = False,
+    actor: As = None,
+) -> None:
+    """Publish the results: index, class and rank in group; a correction publishes a new version."""
+    from flows.display import console, print_json, print_ranking
+    from flows.params import PublishParams
+    from flows.publication import publish_flow, read_ranking
+
+    with _flows():
+        summary = publish_flow(PublishParams(year=year, reason=reason, database_url=_db(), actor=_actor(actor)))
+    report = read_ranking(_db(), summary.year)
+    if as_json:
+        print_json(report.as_json())
+        return
+    if not summary.new_version:
+        console.print(f"[dim]nothing changed since version {summary.version}: it stays the published one[/dim]")
+    print_ranking(report)
+
+
+@app.command()
+@friendly
+def reopen(
+    unit: Annotated[list[str], typer.Option("--unit", "-u")],
+    reason: Annotated[str, typer.Option(help="Why the published result is corrected (required)")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Reopen a published result for correction (the authority's leadership only; audited)."""
+    from flows.selfassessment import change_units
+
+    _report_moves(change_units(_db(), year, "reopen", unit, _actor(actor), None, reason=reason), "reopened")
+
+
+@app.command()
+@friendly
+def ranking(
+    year: Year = None,
+    version: Annotated[int | None, typer.Option(help="A superseded version (default: the current one)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Show a published ranking (superseded versions stay readable)."""
+    from flows.display import print_json, print_ranking
+    from flows.publication import read_ranking
+
+    report = read_ranking(_db(), year, version)
+    print_json(report.as_json()) if as_json else print_ranking(report)
+
+
+@app.command()
+@friendly
+def awards(year: Year = None, as_json: Json = False, actor: As = None) -> None:
+    """Propose awards from the published results (never from self-scores) and apply the head rule."""
+    from rich.table import Table
+
+    from flows.awards import awards_flow
+    from flows.display import console, print_json
+    from flows.params import AwardsParams
+
+    with _flows():
+        summary = awards_flow(AwardsParams(year=year, database_url=_db(), actor=_actor(actor)))
+    if as_json:
+        from dataclasses import asdict
+
+        print_json(asdict(summary))
+        return
+    table = Table(
+        title=f"Khen thưởng {summary.year} (từ kết quả công bố lần {summary.publication_version})",
+        title_justify="left",
+    )
+    for column in ("Nhóm", "Đơn vị", "Quy tắc", "Đề xuất", "Người đứng đầu"):
+        table.add_column(column)
+    for a in summary.awards:
+        table.add_row(a.group, f"{a.name} ({a.unit})", a.rule, a.outcome, a.person or "")
+    console.print(table)
+    console.print(f"{summary.added} new proposals recorded")
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+@audit_app.command("log")
+@friendly
+def audit_log(
+    unit: Annotated[str, typer.Option("--unit", "-u", help="The unit's code")],
+    year: Year = None,
+    as_json: Json = False,
+) -> None:
+    """A unit's timeline: every transition, score change, adjustment and publication, oldest first."""
+    from rich.table import Table
+
+    from flows.auditlog import unit_timeline
+    from flows.display import console, local_time, print_json
+
+    entries = unit_timeline(_db(), unit, year)
+    if as_json:
+        from dataclasses import asdict
+
+        print_json([{**asdict(e), "at": e.at.isoformat()} for e in entries])
+        return
+    table = Table(title=f"Audit trail of {unit}" + (f" ({year})" if year else ""), title_justify="left")
+    for column in ("#", "when (Asia/Ho_Chi_Minh)", "who", "what", "from → to", "reason / details"):
+        table.add_column(column)
+    for e in entries:
+        move = f"{e.from_state or ''} → {e.to_state}" if e.to_state else ""
+        details = e.reason
+        changed = e.payload.get("changed")
+        if isinstance(changed, dict) and changed:
+            details = (details + "; " if details else "") + f"{len(changed)} criteria changed"
+        for key in ("item", "points", "index", "class", "rank", "total", "added"):
+            if key in e.payload:
+                details = (details + "; " if details else "") + f"{key} {e.payload[key]}"
+        table.add_row(str(e.seq), local_time(e.at), e.actor, f"{e.kind}: {e.trigger}", move, details)
+    console.print(table)
+    if not entries:
+        console.print("no events")
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Recompute the hash chain: an edited, deleted or inserted event is reported; exit 1 if any."""
+    from flows.auditlog import verify_chain
+    from flows.display import console, errors
+
+    result = verify_chain(_db())
+    if result.ok:
+        console.print(f"audit trail intact: {result.events} events, head #{result.head_seq} {result.head_hash[:16]}…")
+        return
+    for problem in result.problems:
+        errors.print(f"[red]broken:[/red] {problem}")
+    raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def states(which: Annotated[str, typer.Argument(help="assessment or cycle")] = "assessment") -> None:
+    """Print a state machine as a Mermaid diagram (generated from the transition table)."""
+    from states.assessment import assessment_machine
+    from states.cycle import cycle_machine
+
+    machines = {"assessment": (assessment_machine, "Assessment of a unit"), "cycle": (cycle_machine, "Cycle")}
+    if which not in machines:
+        raise UserError(f"unknown machine {which!r}: choose assessment or cycle")
+    factory, title = machines[which]
+    sys.stdout.write(factory().mermaid(title))
+
+
+@app.command()
+@friendly
+def demo(
+    database_url: Annotated[
+        str, typer.Option(help="Where the demo cycle is written (recreated)")
+    ] = "sqlite:///./cchc-demo.db",
+) -> None:
+    """Run a whole cycle of the sample organisation through the Prefect flows, on a fresh SQLite file."""
+    from flows.demo import run_demo
+    from flows.runtime import local_flow_runs
+
+    with local_flow_runs():
+        run_demo(_db() or database_url)
+
+
+def main() -> None:
+    """Entry point of the `cchc` script."""
+    app()
+
+
+__all__ = ["app", "main", "datetime"]

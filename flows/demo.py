@@ -1,0 +1,344 @@
+"""`cchc demo`: one whole cycle of the sample organisation (Công an tỉnh Đắk Lắk, 2021) through the
+Prefect flows, on a fresh SQLite file, ending with the published ranking per group.
+
+The story follows DOMAIN.md's 2021 calendar with a simulated clock: plans by 15/7, self-assessment
+reported before 31/8 (three units late, one withdraws to correct its file), appraisal (PV01's own
+appraisers may not appraise it), supplements before 08/9, bonus and penalty items, publication on
+10/12 against the 2020 results, awards from the published index only.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import make_url
+
+from config.settings import get_settings
+from flows.display import console, errors, print_ranking
+from flows.runtime import UserError
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+COORDINATOR = "pv01.coord1"
+APPRAISER = "pv01.appr1"
+OUTSIDE_APPRAISER = "px05.appr1"
+DIRECTOR = "gd"
+
+# How well each unit really did in 2021 (0..1), shaped like the Đắk Lắk figures in DOMAIN.md:
+# tthc 5/6 Xuất sắc; ktthc 4 Xuất sắc, 17 Tốt, 2 Khá; cah 7 Xuất sắc, 8 Tốt.
+QUALITY = {
+    "tthc": [0.955, 0.95, 0.945, 0.94, 0.935, 0.88],
+    "ktthc": [0.951, 0.945, 0.94, 0.935] + [0.915 - 0.004 * i for i in range(17)] + [0.83, 0.82],
+    "cah": [0.951, 0.945, 0.94, 0.935, 0.93, 0.927, 0.925] + [0.915 - 0.007 * i for i in range(8)],
+}
+ACCURATE = 0.85  # below this, units overrate themselves: the appraiser corrects them, no bonus B1
+LATE = ("PA05", "PC11", "CAH-EHL")  # report after the deadline: no timeliness bonus
+SUPPLEMENT = ("CAH-KNA", "PC03")  # asked for missing evidence
+BREAKTHROUGH = ("CAH-CMG", "PC08", "PA02")  # bonus B2: breakthrough practices praised by the public
+PENALISED = {"PK20": "P1", "CAH-MDR": "P2"}
+
+
+def at(day: str, time: str = "09:00") -> datetime:
+    """A moment of the demo's simulated calendar, in Asia/Ho_Chi_Minh."""
+    return datetime.strptime(f"{day} {time}", "%d/%m/%Y %H:%M").replace(tzinfo=TZ)
+
+
+def step(text: str) -> None:
+    console.print(f"[bold cyan]▸[/bold cyan] {text}")
+
+
+def _fresh_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise UserError("the demo writes a fresh SQLite file; give a sqlite:/// URL (or none)")
+    database = parsed.database
+    if not database or database == ":memory:":
+        raise UserError("the demo needs a SQLite file, not an in-memory database")
+    for suffix in ("", "-wal", "-shm"):
+        Path(database + suffix).unlink(missing_ok=True)
+
+
+def run_demo(url: str) -> None:
+    from flows.appraisal import adjust, appraise_flow
+    from flows.auditlog import verify_chain
+    from flows.awards import awards_flow
+    from flows.cycle import advance_cycle_flow, open_cycle_flow
+    from flows.history import import_results
+    from flows.lookup import actor_for
+    from flows.org import read_org, write_org
+    from flows.params import (
+        AdvanceParams,
+        AppraiseParams,
+        AwardsParams,
+        ImportParams,
+        OpenCycleParams,
+        PublishParams,
+        SubmitParams,
+    )
+    from flows.publication import publish_flow, read_ranking
+    from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+    from flows.status import cycle_status
+    from flows.synthetic import unit_rows, write_csv
+    from models.db import get_engine, write_session
+    from models.framework import framework_path, load_framework
+    from models.migrate import upgrade
+
+    settings = get_settings()
+    _fresh_database(url)
+    upgrade(get_engine(url))
+    work = Path(tempfile.mkdtemp(prefix="cchc-demo-"))
+    console.print(f"[bold]cchc demo[/bold]: the 2021 cycle of the sample organisation, in {url}")
+    console.print(f"[dim]generated files: {work}[/dim]")
+
+    org_path = settings.config_dir / "org" / "daklak.yaml"
+    org = read_org(org_path)
+    with write_session(get_engine(url)) as session:
+        write_org(session, org, actor_for(session, None, task="demo"), at("01/06/2021"), str(org_path))
+    assessed = [u for u in org.units if u.assessed]
+    step(
+        f"organisation loaded: {org.name}, {len(org.units)} units ({len(assessed)} assessed), {len(org.people)} people"
+    )
+
+    import_results(url, 2020, settings.config_dir / "samples" / "results-2020.csv", COORDINATOR, at("09/03/2021"))
+    step("2020 published results taken in (to compare index and rank)")
+
+    errors.print("[dim]Starting Prefect (a temporary local server; the first flow takes a few seconds)…[/dim]")
+    opened = open_cycle_flow(OpenCycleParams(year=2021, database_url=url, actor=COORDINATOR, at=at("25/06/2021")))
+    step(f"cycle 2021 opened on 25/06/2021 (Kế hoạch 181/KH-CAT): {opened.assessments} assessments in state plan")
+    advance_cycle_flow(
+        AdvanceParams(
+            year=2021,
+            database_url=url,
+            actor=COORDINATOR,
+            at=at("15/07/2021", "17:00"),
+            reason="Các đơn vị đã gửi kế hoạch",
+        )
+    )
+    step("15/07/2021: plans are in; every unit moves to self-assessment")
+
+    frameworks = {
+        g: load_framework(framework_path(settings.config_dir, code))
+        for g, code in {"tthc": "cat-tthc-2021", "ktthc": "cat-ktthc-2021", "cah": "cah-2021"}.items()
+    }
+    quality: dict[str, float] = {}
+    rows: list[list[str]] = []
+    for group, values in QUALITY.items():
+        members = [u for u in assessed if u.group == group]
+        for unit, q in zip(members, values, strict=True):
+            quality[unit.code] = q
+            missing = 0.05 if unit.code in SUPPLEMENT else (0.02 if q < ACCURATE else 0.0)
+            rows += list(
+                unit_rows(
+                    frameworks[group],
+                    unit.code,
+                    q,
+                    missing_evidence=missing,
+                    optimism=0.01,
+                    not_applicable=0.03 if group == "ktthc" else 0.01,
+                )
+            )
+    # CAH-KBO first sends a sheet with a mistake, withdraws it, corrects it and sends it again.
+    first_try = [r[:] for r in rows]
+    for r in first_try:
+        if r[0] == "CAH-KBO" and r[1] == "1.1.1":
+            r[2] = "0.50"
+    sheet = work / "tu-cham-diem-2021.csv"
+    write_csv(sheet, first_try)
+    summary = import_self_assessment_flow(
+        ImportParams(path=str(sheet), year=2021, database_url=url, actor=COORDINATOR, at=at("20/08/2021"))
+    )
+    step(f"20/08/2021: self-assessments imported: {summary.rows} scores of {summary.units} units ({sheet.name})")
+
+    on_time_days = ["23/08/2021", "25/08/2021", "27/08/2021", "30/08/2021"]
+    units_on_time = [u.code for u in assessed if u.code not in LATE]
+    for i, day in enumerate(on_time_days):
+        batch = units_on_time[i :: len(on_time_days)]
+        submit_flow(SubmitParams(year=2021, units=batch, database_url=url, actor=COORDINATOR, at=at(day, "16:00")))
+    step(f"23–30/08/2021: {len(units_on_time)} units report on time; {', '.join(LATE)} have not reported yet")
+
+    change_units(
+        url,
+        2021,
+        "withdraw",
+        ["CAH-KBO"],
+        "kbo.focal",
+        at("30/08/2021", "17:00"),
+        reason="Rút lại để sửa điểm tiêu chí 1.1.1",
+    )
+    corrected = work / "CAH-KBO-sua-doi.csv"
+    write_csv(corrected, [r for r in rows if r[0] == "CAH-KBO"])
+    import_self_assessment_flow(
+        ImportParams(path=str(corrected), year=2021, database_url=url, actor=COORDINATOR, at=at("30/08/2021", "18:00"))
+    )
+    submit_flow(
+        SubmitParams(year=2021, units=["CAH-KBO"], database_url=url, actor=COORDINATOR, at=at("30/08/2021", "19:00"))
+    )
+    step("30/08/2021: CAH-KBO withdraws its report (rút lại), corrects criterion 1.1.1 and reports again")
+
+    advance_cycle_flow(
+        AdvanceParams(
+            year=2021,
+            database_url=url,
+            actor=COORDINATOR,
+            at=at("31/08/2021", "08:00"),
+            reason="Hết hạn báo cáo tự đánh giá",
+        )
+    )
+    step("31/08/2021: the reporting deadline has passed; appraisal starts")
+    for i, unit in enumerate(LATE):
+        submit_flow(
+            SubmitParams(
+                year=2021,
+                units=[unit],
+                database_url=url,
+                actor=COORDINATOR,
+                at=at(f"0{i + 1}/09/2021", "10:00"),
+            )
+        )
+    step(f"01–03/09/2021: {', '.join(LATE)} report late")
+
+    overrides = work / "tham-dinh-2021.csv"
+    _appraiser_overrides(overrides, rows, quality)
+    first = appraise_flow(
+        AppraiseParams(year=2021, scores_path=str(overrides), database_url=url, actor=APPRAISER, at=at("04/09/2021"))
+    )
+    step(
+        f"04/09/2021: {APPRAISER} appraises {len(first.appraised)} units ({first.changed_scores} scores); "
+        "refused: " + "; ".join(first.refused)
+    )
+    second = appraise_flow(
+        AppraiseParams(
+            year=2021, units=["PV01"], database_url=url, actor=OUTSIDE_APPRAISER, at=at("04/09/2021", "14:00")
+        )
+    )
+    step(f"04/09/2021: {OUTSIDE_APPRAISER} (Thanh tra) appraises {', '.join(second.appraised)}")
+
+    missing_codes = _missing_evidence(rows)
+    for unit in SUPPLEMENT:
+        codes = missing_codes.get(unit, [])[:3]
+        change_units(
+            url,
+            2021,
+            "request_supplement",
+            [unit],
+            APPRAISER,
+            at("05/09/2021"),
+            reason="Đề nghị bổ sung tài liệu kiểm chứng",
+            criteria=codes,
+        )
+    step(f"05/09/2021: supplements requested from {', '.join(SUPPLEMENT)} (missing evidence)")
+    supplement = work / "bo-sung-2021.csv"
+    write_csv(
+        supplement,
+        [
+            r[:3] + [f"Bổ sung: 15/BC-{r[0].split('-')[0]} ngày 06/09/2021"] + r[4:]
+            for r in rows
+            if r[0] in SUPPLEMENT and r[1] in missing_codes.get(r[0], [])[:3]
+        ],
+    )
+    import_self_assessment_flow(
+        ImportParams(path=str(supplement), year=2021, database_url=url, actor=COORDINATOR, at=at("07/09/2021"))
+    )
+    change_units(
+        url,
+        2021,
+        "submit_supplement",
+        list(SUPPLEMENT),
+        COORDINATOR,
+        at("07/09/2021", "10:00"),
+        reason="Đã bổ sung tài liệu kiểm chứng",
+    )
+    change_units(url, 2021, "skip_supplement", [], APPRAISER, at("07/09/2021", "11:00"), states=["appraised"])
+    again = appraise_flow(AppraiseParams(year=2021, database_url=url, actor=APPRAISER, at=at("09/09/2021")))
+    step(
+        f"07–09/09/2021: supplements received; re-appraisal gives a new version for {', '.join(again.reappraised)}; "
+        f"{len(again.unchanged)} units unchanged"
+    )
+
+    granted = 0
+    for unit in assessed:
+        if unit.code not in LATE and quality[unit.code] >= ACCURATE:
+            adjust(
+                url,
+                2021,
+                unit.code,
+                "B1",
+                "Tự đánh giá chặt chẽ, chính xác, báo cáo đúng hạn",
+                appraiser_of(unit.code),
+                at("10/09/2021"),
+            )
+            granted += 1
+    for unit in BREAKTHROUGH:
+        adjust(
+            url,
+            2021,
+            unit,
+            "B2",
+            "Mô hình CCHC đột phá được dư luận đánh giá cao",
+            appraiser_of(unit),
+            at("10/09/2021"),
+        )
+    for unit, item in PENALISED.items():
+        adjust(url, 2021, unit, item, "Theo kết luận kiểm tra CCHC", appraiser_of(unit), at("10/09/2021"))
+    step(
+        f"10/09/2021: bonus B1 (on time, accurate) for {granted} units, B2 for {', '.join(BREAKTHROUGH)}, "
+        f"penalties for {', '.join(PENALISED)}"
+    )
+    try:
+        adjust(url, 2021, LATE[0], "B1", "Thử cộng điểm đúng hạn", APPRAISER, at("10/09/2021"))
+    except UserError as refusal:
+        step(f"refused as it should be: {refusal}")
+
+    published = publish_flow(PublishParams(year=2021, database_url=url, actor=COORDINATOR, at=at("10/12/2021")))
+    step(f"10/12/2021: results published (version {published.version}, {len(published.units_published)} units)")
+    awarded = awards_flow(AwardsParams(year=2021, database_url=url, actor=DIRECTOR, at=at("10/12/2021", "10:00")))
+    collectives = sum(1 for a in awarded.awards if a.kind == "collective")
+    heads = [a.unit for a in awarded.awards if a.kind == "head"]
+    step(
+        f"awards from the published index: {collectives} collective proposals"
+        + (f"; heads not considered for emulation: {', '.join(heads)}" if heads else "")
+    )
+    status = cycle_status(url, 2021, at("10/12/2021", "11:00"))
+    step(f"cycle status: phase {status.phase}; late reports: {', '.join(status.late) or 'none'}")
+    verified = verify_chain(url)
+    step(f"audit trail: {verified.events} events, chain {'intact' if verified.ok else 'BROKEN'}")
+    console.print(f"\nTry: cchc --database-url {url} audit log --unit CAH-KBO   |   cycle status --year 2021\n")
+    print_ranking(read_ranking(url, 2021))
+
+
+def appraiser_of(unit: str) -> str:
+    """PV01's own staff may not judge PV01: the inspectorate's appraiser does."""
+    return OUTSIDE_APPRAISER if unit == "PV01" else APPRAISER
+
+
+def _missing_evidence(rows: list[list[str]]) -> dict[str, list[str]]:
+    missing: dict[str, list[str]] = {}
+    for unit, code, score, evidence, *_ in rows:
+        if score != "KAD" and not evidence:
+            missing.setdefault(unit, []).append(code)
+    return missing
+
+
+def _appraiser_overrides(path: Path, rows: list[list[str]], quality: dict[str, float]) -> None:
+    """The appraiser lowers a few over-generous self-scores of the weaker units."""
+    from decimal import Decimal
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["unit", "criterion", "score", "note"])
+        for unit, code, score, evidence, _note, metric in rows:
+            if metric or score in ("", "KAD") or not evidence or quality[unit] >= ACCURATE:
+                continue
+            value = Decimal(score)
+            if value >= Decimal("0.5") and code.endswith(".1"):
+                writer.writerow(
+                    [
+                        unit,
+                        code,
+                        str(value - Decimal("0.25")),
+                        "Tài liệu kiểm chứng chưa chứng minh đầy đủ kết quả",
+                    ]
+                )

@@ -1,0 +1,88 @@
+"""How things look on screen: Vietnamese number and date formats, Asia/Ho_Chi_Minh times, rich tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from flows.runtime import local_tz
+
+console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def vn_number(value: Decimal | int | None, places: int = 2) -> str:
+    """94.75 → "94,75" (Vietnamese writing: decimal comma, dot for thousands)."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):,.{places}f}"
+    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def vn_signed(value: Decimal | int | None, places: int = 2) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0" if places == 0 else vn_number(Decimal(0), places)
+    return ("+" if value > 0 else "−") + vn_number(abs(value), places)
+
+
+def local_time(value: datetime | None, with_time: bool = True) -> str:
+    """A UTC instant as dd/mm/yyyy HH:MM in Asia/Ho_Chi_Minh (or the configured zone)."""
+    if value is None:
+        return "—"
+    local = value.astimezone(local_tz())
+    return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+
+
+def print_json(data: Any) -> None:
+    console.print_json(json.dumps(data, ensure_ascii=False, default=str), ensure_ascii=False)
+
+
+def print_ranking(report: Any) -> None:
+    """The published ranking per group with classes and group statistics."""
+    console.print(
+        f"[bold]Chỉ số CCHC năm {report.year}[/bold] — công bố lần {report.version} "
+        f"({local_time(datetime.fromisoformat(report.published_at))}, {report.published_by})"
+        + (f"; lý do: {report.reason}" if report.reason else "")
+    )
+    for group in report.groups:
+        table = Table(title=f"{group.name} ({group.stats.count} đơn vị)", title_justify="left", show_lines=False)
+        table.add_column("Hạng", justify="right")
+        table.add_column("Mã")
+        table.add_column("Đơn vị")
+        table.add_column("Chỉ số %", justify="right")
+        table.add_column("Xếp loại")
+        table.add_column("Thưởng/phạt", justify="right")
+        table.add_column(f"Chỉ số {report.year - 1}", justify="right")
+        table.add_column("±", justify="right")
+        table.add_column("Hạng ±", justify="right")
+        for u in group.units:
+            adj = u.bonus - u.penalty
+            table.add_row(
+                str(u.rank),
+                u.unit,
+                u.name,
+                vn_number(u.index),
+                u.class_name,
+                vn_signed(adj) if adj else "",
+                vn_number(u.prev_index),
+                vn_signed(u.index_change),
+                vn_signed(u.rank_change, 0),
+            )
+        console.print(table)
+        stats = group.stats
+        classes = ", ".join(f"{group.class_names.get(c, c)}: {n}" for c, n in stats.by_class.items() if n)
+        console.print(f"  Trung bình nhóm: [bold]{vn_number(stats.average)} %[/bold]; {classes}")
+        console.print(
+            f"  Dẫn đầu: {stats.best_unit} ({vn_number(stats.best_index)} %); "
+            f"{stats.fields_over_90}/{len(stats.field_averages)} lĩnh vực có chỉ số trung bình trên 90 %"
+        )
+        fields = "; ".join(f"{c}. {vn_number(v)} %" for c, v in stats.field_averages.items())
+        console.print(f"  Trung bình từng lĩnh vực: {fields}\n")

@@ -1,0 +1,180 @@
+"""Taking in a past year's published results (from paper), so that this year compares against them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from flows.lookup import actor_for
+from flows.runtime import UserError, engine_for, now
+from models.audit import EventDraft, append
+from models.db import write_session
+from models.scoresheet import SheetError, map_columns, open_table
+from models.scoring import competition_ranks
+from models.tables import Assessment, Cycle, OrgUnit, Publication, Result
+from models.text import canonical, nfc, parse_decimal
+from states.assessment import AssessmentState
+
+
+@dataclass
+class HistorySummary:
+    year: int
+    units: int
+    created: bool
+
+
+def import_results(
+    database_url: str | None, year: int, path: Path, actor_ident: str | None, at: datetime | None = None
+) -> HistorySummary:
+    """Store a past year's published index per unit (CSV: unit, index[, class]) as that year's
+    publication; ranks are computed per group. Importing the same file again changes nothing."""
+    engine = engine_for(database_url)
+    when = at or now()
+    header, reader = open_table(path)
+    cols = map_columns(path, header, ("unit",), ())
+    names = [nfc(h).lower() for h in header]
+    if "index" not in names:
+        raise SheetError([f"{path} line 1: no 'index' column (the header should have unit,index[,class])"])
+    index_col = names.index("index")
+    class_col = names.index("class") if "class" in names else None
+    problems: list[str] = []
+    entries: dict[str, tuple[Decimal, str]] = {}
+    for record in reader:
+        if not any(c.strip() for c in record):
+            continue
+        where = f"{path.name} line {reader.line_num}"
+        record = record + [""] * (len(header) - len(record))
+        unit = nfc(record[cols["unit"]])
+        try:
+            value = parse_decimal(record[index_col])
+        except ValueError:
+            problems.append(f"{where}, column index: {record[index_col]!r} is not a number")
+            continue
+        if value < 0 or value > 200 or value != value.quantize(Decimal("0.01")):
+            problems.append(f"{where}, column index: {record[index_col]} is not an index (0..200, two decimals)")
+            continue
+        if unit in entries:
+            problems.append(f"{where}: unit {unit} appears a second time")
+            continue
+        entries[unit] = (value, nfc(record[class_col]) if class_col is not None else "")
+    with write_session(engine) as session:
+        actor = actor_for(session, actor_ident)
+        if not (actor.is_authority_leader or "coordinator" in actor.roles):
+            raise UserError(f"only a coordinator or the authority's leadership imports results, not {actor.label()}")
+        units = {
+            code: (uid, group, parent)
+            for code, uid, group, parent in session.execute(
+                select(OrgUnit.code, OrgUnit.id, OrgUnit.group_code, OrgUnit.parent_id)
+            )
+        }
+        for code in entries:
+            if code not in units or units[code][1] is None:
+                problems.append(f"{path.name}: {code!r} is not an assessed unit of the organisation")
+        if problems:
+            raise SheetError(problems[:50], len(problems))
+        authority_id = next(iter({units[c][2] for c in entries}))
+        existing = session.execute(
+            select(Cycle).where(Cycle.authority_id == authority_id, Cycle.year == year)
+        ).scalar_one_or_none()
+        digest = hashlib.sha256(canonical(sorted((k, v[0], v[1]) for k, v in entries.items())).encode()).hexdigest()
+        if existing is not None:
+            if existing.imported and existing.config_sha256 == digest:
+                return HistorySummary(year, len(entries), False)
+            raise UserError(
+                f"the {year} cycle is already in the database; results are imported once, for a past year run on paper"
+            )
+        cycle_id = session.execute(
+            insert(Cycle)
+            .values(
+                year=year,
+                authority_id=authority_id,
+                title=f"Kết quả Chỉ số CCHC năm {year} (nhập từ văn bản)",
+                phase="closed",
+                imported=True,
+                opened_at=when,
+                config_sha256=digest,
+                version=1,
+            )
+            .returning(Cycle.id)
+        ).scalar_one()
+        session.execute(
+            insert(Assessment),
+            [
+                {
+                    "cycle_id": cycle_id,
+                    "unit_id": units[c][0],
+                    "group_code": units[c][1],
+                    "framework_id": None,
+                    "state": AssessmentState.awarded,
+                    "version": 1,
+                    "appraisal_version": 0,
+                    "updated_at": when,
+                    "supplement_note": "",
+                    "supplement_criteria": "",
+                }
+                for c in sorted(entries)
+            ],
+        )
+        aids = dict(
+            session.execute(select(Assessment.unit_id, Assessment.id).where(Assessment.cycle_id == cycle_id)).all()
+        )
+        publication_id = session.execute(
+            insert(Publication)
+            .values(
+                cycle_id=cycle_id,
+                version=1,
+                published_at=when,
+                published_by=actor.code,
+                reason=f"imported from {path.name}",
+                digest=digest,
+                current=True,
+            )
+            .returning(Publication.id)
+        ).scalar_one()
+        by_group: dict[str, list[str]] = {}
+        for code in sorted(entries):
+            by_group.setdefault(units[code][1], []).append(code)
+        rows = []
+        for members in by_group.values():
+            ranks = competition_ranks([entries[c][0] for c in members])
+            for code, rank in zip(members, ranks, strict=True):
+                index, class_code = entries[code]
+                uid, group, _ = units[code]
+                rows.append(
+                    {
+                        "publication_id": publication_id,
+                        "assessment_id": aids[uid],
+                        "unit_id": uid,
+                        "group_code": group,
+                        "self_total": Decimal(0),
+                        "appraised_total": index,
+                        "bonus": Decimal(0),
+                        "penalty": Decimal(0),
+                        "applicable_max": Decimal(100),
+                        "index_pct": index,
+                        "class_code": class_code,
+                        "rank": rank,
+                        "on_time": True,
+                    }
+                )
+        session.execute(insert(Result), rows)
+        append(
+            session,
+            [
+                EventDraft(
+                    kind="publication",
+                    trigger="import_results",
+                    actor=actor.code,
+                    at=when,
+                    cycle_year=year,
+                    reason=f"imported from {path.name}",
+                    payload={"units": len(rows), "digest": digest},
+                )
+            ],
+        )
+        return HistorySummary(year, len(rows), True)

@@ -1,0 +1,102 @@
+"""Lookups every flow needs, turning "not found" into a UserError that says what to do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.runtime import UserError
+from models.framework import FrameworkDef, parse_framework
+from models.people import Actor, UnknownActor, resolve_actor, system_actor
+from models.tables import Cycle, Deadline, Framework, Publication
+from models.text import canonical
+
+
+def find_cycle(session: Session, year: int) -> Cycle:
+    cycles = list(session.execute(select(Cycle).where(Cycle.year == year)).scalars())
+    if not cycles:
+        raise UserError(f"there is no {year} cycle: open it with `cchc cycle open --year {year}`")
+    if len(cycles) > 1:
+        raise UserError(f"more than one authority runs a {year} cycle; this database should hold one authority")
+    return cycles[0]
+
+
+def latest_cycle_year(session: Session) -> int:
+    year = (
+        session.execute(
+            select(Cycle.year).where(Cycle.imported.is_(False)).order_by(Cycle.year.desc())  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .first()
+    )
+    if year is None:
+        raise UserError("no cycle is open yet: run `cchc cycle open --year YYYY`")
+    return year
+
+
+def actor_for(session: Session, ident: str | None, *, task: str | None = None) -> Actor:
+    """The person acting (by code or e-mail), or the system for automated work."""
+    if ident is None:
+        if task is not None:
+            return system_actor(task)
+        raise UserError("say who is acting: --as CODE-OR-EMAIL (or set CCHC_ACTOR)")
+    try:
+        return resolve_actor(session, ident)
+    except UnknownActor as exc:
+        raise UserError(str(exc)) from None
+
+
+def stored_framework(session: Session, framework_id: int) -> FrameworkDef:
+    """A framework exactly as it was stored when its cycle opened."""
+    import json
+
+    row = session.get(Framework, framework_id)
+    assert row is not None, f"framework #{framework_id} is missing"
+    return parse_framework(json.loads(row.document), path=f"framework {row.code} v{row.version}", sha256=row.sha256)
+
+
+def framework_document(framework: FrameworkDef) -> str:
+    return canonical(framework.as_document())
+
+
+def cycle_deadline(session: Session, cycle: Cycle, phase: str) -> datetime | None:
+    return session.execute(
+        select(Deadline.due_at).where(
+            Deadline.cycle_id == cycle.id,
+            Deadline.phase == phase,
+            Deadline.group_code.is_(None),  # type: ignore[union-attr]
+            Deadline.unit_id.is_(None),  # type: ignore[union-attr]
+        )
+    ).scalar_one_or_none()
+
+
+def current_publication(session: Session, cycle: Cycle) -> Publication | None:
+    return session.execute(
+        select(Publication).where(Publication.cycle_id == cycle.id, Publication.current.is_(True))  # type: ignore[attr-defined]
+    ).scalar_one_or_none()
+
+
+class Deadlines:
+    """A phase's deadline for each unit: a unit's own override, else its group's, else the cycle's."""
+
+    def __init__(self, session: Session, cycle: Cycle, phase: str) -> None:
+        rows = session.execute(
+            select(Deadline.due_at, Deadline.group_code, Deadline.unit_id).where(
+                Deadline.cycle_id == cycle.id, Deadline.phase == phase
+            )
+        ).all()
+        self.default: datetime | None = None
+        self.by_group: dict[str, datetime] = {}
+        self.by_unit: dict[int, datetime] = {}
+        for due, group, unit_id in rows:
+            if unit_id is not None:
+                self.by_unit[unit_id] = due
+            elif group is not None:
+                self.by_group[group] = due
+            else:
+                self.default = due
+
+    def due(self, unit_id: int, group: str) -> datetime | None:
+        return self.by_unit.get(unit_id) or self.by_group.get(group) or self.default

@@ -1,0 +1,485 @@
+"""Publication (công bố): the final index, class and rank in group of every unit, versioned.
+
+A correction republishes as a new version with a reason; the superseded version stays readable.
+Publishing again with nothing changed writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from prefect import flow, task
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
+
+from flows.lookup import Deadlines, actor_for, current_publication, stored_framework
+from flows.params import PublishParams
+from flows.runtime import UserError, engine_for, now
+from flows.selfassessment import _cycle_for
+from models.audit import EventDraft, append
+from models.db import read_session, write_session
+from models.framework import ClassBand
+from models.scoring import (
+    GroupStats,
+    UnitOutcome,
+    UnitTotals,
+    apply_adjustments,
+    group_statistics,
+    is_on_time,
+    outcomes,
+    pct,
+)
+from models.tables import (
+    Adjustment,
+    Assessment,
+    Cycle,
+    CycleGroup,
+    FieldResult,
+    OrgUnit,
+    Publication,
+    Result,
+    UnitGroup,
+)
+from models.text import canonical
+from models.types import from_hundredths
+from states.assessment import AssessmentState
+from states.machine import TransitionNotAllowed
+from states.workflow import fire_assessments, fire_cycle, load_facts
+
+S = AssessmentState
+
+TOTALS_SQL = text(
+    "SELECT s.assessment_id, c.field_code, "
+    "SUM(CASE WHEN s.not_applicable THEN 0 ELSE c.max_points END), "
+    "SUM(CASE WHEN s.not_applicable THEN 0 ELSE COALESCE(s.appraised_points, 0) END), "
+    "SUM(CASE WHEN s.not_applicable THEN 0 ELSE COALESCE(s.self_points, 0) END) "
+    "FROM score s JOIN criterion c ON c.id = s.criterion_id JOIN assessment a ON a.id = s.assessment_id "
+    "WHERE a.cycle_id = :cycle GROUP BY s.assessment_id, c.field_code"
+)
+
+
+# --- gathering ------------------------------------------------------------------------------------
+
+
+def class_bands(session: Session, cycle: Cycle) -> dict[str, tuple[ClassBand, ...]]:
+    rows = session.execute(
+        select(CycleGroup.group_code, CycleGroup.framework_id).where(CycleGroup.cycle_id == cycle.id)
+    ).all()
+    return {group: stored_framework(session, fid).classes for group, fid in rows if fid is not None}
+
+
+def gather_totals(session: Session, cycle: Cycle) -> list[UnitTotals]:
+    """Every assessment's appraised and self totals, applicable maximum, fields, bonus and penalty:
+    two aggregate queries and one of adjustments, whatever the number of units."""
+    units = session.execute(
+        select(
+            Assessment.id,
+            OrgUnit.id,
+            OrgUnit.code,
+            OrgUnit.name,
+            Assessment.group_code,
+            Assessment.submitted_at,
+            Assessment.framework_id,
+        )
+        .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
+        .where(Assessment.cycle_id == cycle.id)
+    ).all()
+    fields: dict[int, dict[str, tuple[int, int, int]]] = {}
+    for aid, field_code, maximum, appraised, self_total in session.execute(TOTALS_SQL, {"cycle": cycle.id}):
+        fields.setdefault(aid, {})[field_code] = (
+            int(appraised or 0),
+            int(maximum or 0),
+            int(self_total or 0),
+        )
+    granted: dict[int, list[str]] = {}
+    for aid, code in session.execute(
+        select(Adjustment.assessment_id, Adjustment.item_code)
+        .join(Assessment, Assessment.id == Adjustment.assessment_id)
+        .where(Assessment.cycle_id == cycle.id, Adjustment.revoked.is_(False))  # type: ignore[attr-defined]
+    ):
+        granted.setdefault(aid, []).append(code)
+    items = {fid: stored_framework(session, fid).adjustments for fid in {u[6] for u in units if u[6]}}
+    deadlines = Deadlines(session, cycle, "submission")
+    totals = []
+    for aid, unit_id, code, name, group, submitted_at, fid in units:
+        per_field = fields.get(aid, {})
+        on_time = is_on_time(submitted_at, deadlines.due(unit_id, group))
+        adjustments = apply_adjustments(items.get(fid, ()), granted.get(aid, ()), on_time=on_time)
+        totals.append(
+            UnitTotals(
+                assessment_id=aid,
+                unit_code=code,
+                unit_name=name,
+                group=group,
+                self_total=from_hundredths(sum(v[2] for v in per_field.values())),
+                appraised_total=from_hundredths(sum(v[0] for v in per_field.values())),
+                applicable_max=from_hundredths(sum(v[1] for v in per_field.values())),
+                bonus=adjustments.bonus,
+                penalty=adjustments.penalty,
+                on_time=on_time,
+                fields={fc: (from_hundredths(v[0]), from_hundredths(v[1])) for fc, v in per_field.items()},
+            )
+        )
+    return totals
+
+
+def previous_results(session: Session, cycle: Cycle) -> dict[str, tuple[Decimal, int]]:
+    """Last year's published index and rank of each unit (by unit code), if last year was published."""
+    previous = session.execute(
+        select(Cycle).where(Cycle.authority_id == cycle.authority_id, Cycle.year == cycle.year - 1)
+    ).scalar_one_or_none()
+    if previous is None:
+        return {}
+    publication = current_publication(session, previous)
+    if publication is None:
+        return {}
+    rows = session.execute(
+        select(OrgUnit.code, Result.index_pct, Result.rank)
+        .join(OrgUnit, OrgUnit.id == Result.unit_id)
+        .where(Result.publication_id == publication.id)
+    ).all()
+    return {code: (index, rank) for code, index, rank in rows}
+
+
+def digest_of(results: list[UnitOutcome]) -> str:
+    body = [
+        {
+            "unit": o.totals.unit_code,
+            "group": o.totals.group,
+            "self": o.totals.self_total,
+            "appraised": o.totals.appraised_total,
+            "bonus": o.totals.bonus,
+            "penalty": o.totals.penalty,
+            "max": o.totals.applicable_max,
+            "index": o.index,
+            "class": o.class_code,
+            "rank": o.rank,
+            "on_time": o.totals.on_time,
+            "fields": {k: list(v) for k, v in sorted(o.totals.fields.items())},
+            "prev": [o.prev_index, o.prev_rank],
+        }
+        for o in sorted(results, key=lambda r: r.totals.unit_code)
+    ]
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RankedUnit:
+    rank: int
+    unit: str
+    name: str
+    index: Decimal
+    class_code: str
+    class_name: str
+    appraised_total: Decimal
+    bonus: Decimal
+    penalty: Decimal
+    applicable_max: Decimal
+    on_time: bool
+    prev_index: Decimal | None
+    prev_rank: int | None
+    index_change: Decimal | None
+    rank_change: int | None
+
+
+@dataclass
+class GroupReport:
+    group: str
+    name: str
+    stats: GroupStats
+    class_names: dict[str, str]
+    field_names: dict[str, str]
+    units: list[RankedUnit] = field(default_factory=list)
+
+
+@dataclass
+class RankingReport:
+    year: int
+    version: int
+    published_at: str
+    published_by: str
+    reason: str
+    digest: str
+    groups: list[GroupReport] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def ranking_report(session: Session, cycle: Cycle, version: int | None = None) -> RankingReport:
+    """A publication (the current one by default) as a ranking per group with its statistics."""
+    query = select(Publication).where(Publication.cycle_id == cycle.id)
+    query = query.where(Publication.version == version) if version else query.where(Publication.current.is_(True))  # type: ignore[attr-defined]
+    publication = session.execute(query).scalar_one_or_none()
+    if publication is None:
+        raise UserError(
+            f"the {cycle.year} cycle has {'no version ' + str(version) if version else 'not been published'}"
+        )
+    rows = session.execute(
+        select(Result, OrgUnit.code, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Result.unit_id)
+        .where(Result.publication_id == publication.id)
+    ).all()
+    field_rows: dict[int, dict[str, tuple[Decimal, Decimal]]] = {}
+    for fr in session.execute(select(FieldResult).where(FieldResult.publication_id == publication.id)).scalars():
+        field_rows.setdefault(fr.assessment_id, {})[fr.field_code] = (fr.points, fr.max_points)
+    bands = class_bands(session, cycle) if not cycle.imported else {}
+    group_rows = session.execute(select(UnitGroup.code, UnitGroup.name).order_by(UnitGroup.position)).all()
+    group_names = dict(group_rows)
+    order = [code for code, _ in group_rows]
+    frameworks = dict(
+        session.execute(
+            select(CycleGroup.group_code, CycleGroup.framework_id).where(CycleGroup.cycle_id == cycle.id)
+        ).all()
+    )
+    by_group: dict[str, list[UnitOutcome]] = {}
+    for result, code, name in rows:
+        totals = UnitTotals(
+            assessment_id=result.assessment_id,
+            unit_code=code,
+            unit_name=name,
+            group=result.group_code,
+            self_total=result.self_total,
+            appraised_total=result.appraised_total,
+            applicable_max=result.applicable_max,
+            bonus=result.bonus,
+            penalty=result.penalty,
+            on_time=result.on_time,
+            fields=field_rows.get(result.assessment_id, {}),
+        )
+        band_names = {b.code: b.name for b in bands.get(result.group_code, ())}
+        by_group.setdefault(result.group_code, []).append(
+            UnitOutcome(
+                totals=totals,
+                index=result.index_pct,
+                class_code=result.class_code,
+                class_name=band_names.get(result.class_code, result.class_code),
+                rank=result.rank,
+                prev_index=result.prev_index_pct,
+                prev_rank=result.prev_rank,
+            )
+        )
+    report = RankingReport(
+        year=cycle.year,
+        version=publication.version,
+        published_at=publication.published_at.isoformat(),
+        published_by=publication.published_by,
+        reason=publication.reason,
+        digest=publication.digest,
+    )
+    for group in sorted(by_group, key=lambda g: order.index(g) if g in order else len(order)):
+        members = sorted(by_group[group], key=lambda o: (o.rank, o.totals.unit_code))
+        group_bands = bands.get(group) or tuple(
+            ClassBand(code=c, name=c, min=Decimal(0)) for c in sorted({m.class_code for m in members})
+        )
+        fw = stored_framework(session, frameworks[group]) if frameworks.get(group) else None
+        report.groups.append(
+            GroupReport(
+                group=group,
+                name=group_names.get(group, group),
+                stats=group_statistics(members, group_bands),
+                class_names={b.code: b.name for b in group_bands},
+                field_names={f.code: f.name for f in fw.fields} if fw else {},
+                units=[
+                    RankedUnit(
+                        rank=m.rank,
+                        unit=m.totals.unit_code,
+                        name=m.totals.unit_name,
+                        index=m.index,
+                        class_code=m.class_code,
+                        class_name=m.class_name,
+                        appraised_total=m.totals.appraised_total,
+                        bonus=m.totals.bonus,
+                        penalty=m.totals.penalty,
+                        applicable_max=m.totals.applicable_max,
+                        on_time=m.totals.on_time,
+                        prev_index=m.prev_index,
+                        prev_rank=m.prev_rank,
+                        index_change=m.index_change,
+                        rank_change=m.rank_change,
+                    )
+                    for m in members
+                ],
+            )
+        )
+    return report
+
+
+# --- the flow -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishSummary:
+    year: int
+    version: int
+    new_version: bool
+    digest: str
+    units_published: list[str] = field(default_factory=list)
+
+
+@task(name="publish")
+def publish(params: PublishParams) -> PublishSummary:
+    """Compute every unit's result; store a new publication version if anything differs from the
+    current one; move ready units to `published`. One transaction."""
+    engine = engine_for(params.database_url)
+    at = params.at or now()
+    with write_session(engine) as session:
+        cycle = _cycle_for(session, params.year)
+        actor = actor_for(session, params.actor)
+        totals = gather_totals(session, cycle)
+        results = outcomes(totals, class_bands(session, cycle), previous_results(session, cycle))
+        digest = digest_of(results)
+        current = current_publication(session, cycle)
+        ready = load_facts(session, cycle, states=[S.supplemented])
+        if current is not None and current.digest == digest and not ready:
+            return PublishSummary(cycle.year, current.version, False, digest)
+        try:
+            fire_cycle(session, cycle, "publish", actor, at, reason=params.reason)
+        except TransitionNotAllowed as refusal:
+            raise UserError(str(refusal)) from None
+        version = current.version if current is not None else 0
+        new_version = current is None or current.digest != digest
+        if new_version:
+            if current is not None and not params.reason.strip():
+                raise UserError(
+                    f"version {current.version} of the {cycle.year} results is published; a correction "
+                    "republishes with a reason (--reason)"
+                )
+            version += 1
+            _store(session, cycle, results, version, digest, actor.code, at, params.reason, current)
+        by_unit = {o.totals.unit_code: o for o in results}
+        fired = fire_assessments(
+            session,
+            "publish",
+            ready,
+            actor,
+            at,
+            reason=params.reason,
+            payloads={
+                f.assessment_id: {
+                    "version": version,
+                    "index": str(by_unit[f.unit_code].index),
+                    "class": by_unit[f.unit_code].class_code,
+                    "rank": by_unit[f.unit_code].rank,
+                }
+                for f in ready
+            },
+        )
+        if fired.refused:
+            raise UserError(str(fired.refused[0]))
+        return PublishSummary(cycle.year, version, new_version, digest, [f.unit_code for f, _ in fired.moved])
+
+
+def _store(
+    session: Session,
+    cycle: Cycle,
+    results: list[UnitOutcome],
+    version: int,
+    digest: str,
+    actor: str,
+    at: Any,
+    reason: str,
+    current: Publication | None,
+) -> None:
+    if current is not None:
+        session.execute(update(Publication).where(Publication.id == current.id).values(current=False))
+    publication_id = session.execute(
+        insert(Publication)
+        .values(
+            cycle_id=cycle.id,
+            version=version,
+            published_at=at,
+            published_by=actor,
+            reason=reason,
+            digest=digest,
+            current=True,
+        )
+        .returning(Publication.id)
+    ).scalar_one()
+    unit_ids = dict(
+        session.execute(select(Assessment.id, Assessment.unit_id).where(Assessment.cycle_id == cycle.id)).all()
+    )
+    session.execute(
+        insert(Result),
+        [
+            {
+                "publication_id": publication_id,
+                "assessment_id": o.totals.assessment_id,
+                "unit_id": unit_ids[o.totals.assessment_id],
+                "group_code": o.totals.group,
+                "self_total": o.totals.self_total,
+                "appraised_total": o.totals.appraised_total,
+                "bonus": o.totals.bonus,
+                "penalty": o.totals.penalty,
+                "applicable_max": o.totals.applicable_max,
+                "index_pct": o.index,
+                "class_code": o.class_code,
+                "rank": o.rank,
+                "on_time": o.totals.on_time,
+                "prev_index_pct": o.prev_index,
+                "prev_rank": o.prev_rank,
+            }
+            for o in results
+        ],
+    )
+    field_rows = [
+        {
+            "publication_id": publication_id,
+            "assessment_id": o.totals.assessment_id,
+            "field_code": code,
+            "points": points,
+            "max_points": maximum,
+            "pct": pct(points, maximum),
+        }
+        for o in results
+        for code, (points, maximum) in o.totals.fields.items()
+    ]
+    for start in range(0, len(field_rows), 20000):
+        session.execute(insert(FieldResult), field_rows[start : start + 20000])
+    append(
+        session,
+        [
+            EventDraft(
+                kind="publication",
+                trigger="publish",
+                actor=actor,
+                at=at,
+                cycle_year=cycle.year,
+                reason=reason,
+                payload={
+                    "version": version,
+                    "digest": digest,
+                    "units": len(results),
+                    **({"supersedes": current.version} if current is not None else {}),
+                },
+            )
+        ],
+    )
+
+
+@flow(name="publish")
+def publish_flow(params: PublishParams) -> PublishSummary:
+    """Publish the cycle's results (or a corrected version of them)."""
+    return publish(params)
+
+
+def read_ranking(database_url: str | None, year: int | None, version: int | None = None) -> RankingReport:
+    engine = engine_for(database_url)
+    with read_session(engine) as session:
+        return ranking_report(session, _cycle_for(session, year), version)

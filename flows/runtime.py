@@ -1,0 +1,65 @@
+"""Process set-up shared by the CLI, the flows and the tests: Prefect defaults, the clock, the database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from config.settings import Settings, get_settings
+from models.db import get_engine
+from models.migrate import is_current
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, a refused move, a missing set-up step): one clear message."""
+
+
+def configure_prefect(settings: Settings | None = None) -> None:
+    """Defaults for Prefect that work offline (PLATFORM.md), before prefect is imported; explicit
+    PREFECT_* variables in the environment win."""
+    settings = settings or get_settings()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(settings.prefect_startup_timeout_s))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", settings.prefect_log_level)
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", settings.prefect_log_level)
+    os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def engine_for(url: str | None) -> Engine:
+    """The engine of a flow's database, refusing one whose schema is not up to date."""
+    engine = get_engine(url or get_settings().database_url)
+    try:
+        current = is_current(engine)
+    except Exception as exc:  # noqa: BLE001 - any driver error means the same thing to the user
+        raise UserError(f"cannot open the database {engine.url.render_as_string()}: {_first_line(exc)}") from None
+    if not current:
+        raise UserError(f"the database {engine.url.render_as_string()} is not initialised: run `cchc init` first")
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def local_flow_runs() -> Iterator[None]:
+    """Flows run in this process for a command: no heartbeat thread (it costs ~1.1 s per flow run and
+    detects nothing a foreground command would not see)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

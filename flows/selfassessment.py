@@ -1,0 +1,363 @@
+"""Self-assessment: importing the units' score tables, submitting, withdrawing, and supplements."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from prefect import flow, task
+from sqlalchemy import and_, select, text
+from sqlalchemy.orm import Session
+
+from flows.lookup import Deadlines, actor_for, find_cycle, latest_cycle_year, stored_framework
+from flows.params import ImportParams, SubmitParams
+from flows.runtime import UserError, engine_for, now
+from models.audit import EventDraft, append
+from models.db import write_session
+from models.people import Actor
+from models.scoresheet import ScoreRow, SheetError, SubSlot, UnitSlot, read_self_assessment
+from models.scoring import is_on_time
+from models.tables import Assessment, Criterion, Cycle, OrgUnit
+from models.types import from_hundredths
+from states.assessment import AssessmentState
+from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
+from states.workflow import Fired, fire_assessments, load_facts
+
+S = AssessmentState
+
+UPSERT_SCORE = text(
+    "INSERT INTO score (assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note, "
+    "appraisal_note) VALUES (:a, :c, :p, :na, :m, :e, :n, '') "
+    "ON CONFLICT (assessment_id, criterion_id) DO UPDATE SET self_points = excluded.self_points, "
+    "not_applicable = excluded.not_applicable, metric = excluded.metric, evidence = excluded.evidence, "
+    "note = excluded.note"
+)
+
+
+@dataclass
+class ImportSummary:
+    path: str
+    sha256: str
+    rows: int
+    units: int
+    changed_rows: int
+    changed_units: list[str] = field(default_factory=list)
+
+
+def _cycle_for(session: Session, year: int | None) -> Cycle:
+    return find_cycle(session, year if year is not None else latest_cycle_year(session))
+
+
+def sub_slots(session: Session, framework_ids: set[int]) -> dict[int, dict[str, SubSlot]]:
+    """For each framework, its sub-criteria by code with their stored ids."""
+    result: dict[int, dict[str, SubSlot]] = {}
+    for fid in framework_ids:
+        framework = stored_framework(session, fid)
+        ids = dict(
+            session.execute(
+                select(Criterion.code, Criterion.id).where(Criterion.framework_id == fid, Criterion.level == "sub")
+            ).all()
+        )
+        result[fid] = {s.code: SubSlot(ids[s.code], s) for s in framework.subcriteria}
+    return result
+
+
+def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> dict[str, UnitSlot]:
+    rows = session.execute(
+        select(
+            OrgUnit.code,
+            OrgUnit.name,
+            Assessment.id,
+            Assessment.framework_id,
+            Assessment.state,
+            Assessment.supplement_criteria,
+            Assessment.group_code,
+            Assessment.version,
+        )
+        .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
+        .where(Assessment.cycle_id == cycle.id)
+    ).all()
+    slots: dict[str, UnitSlot] = {}
+    for code, name, aid, fid, state, requested, group, version in rows:
+        facts = AssessmentFacts(aid, code, name, group, state, version, cycle.year, cycle.phase)
+        refusal = is_unit_member_or_coordinator(Context(actor=actor, at=at, facts=facts))
+        open_criteria = None
+        if refusal is None and state == S.supplement_requested:
+            named = [c for c in requested.split(",") if c]
+            open_criteria = frozenset(named) if named else None
+        elif refusal is None and state != S.self_assess:
+            refusal = (
+                f"{code} is in state {state!r}: scores are entered in self_assess "
+                + ("(withdraw the submission first)" if state == S.submitted else "")
+            ).strip()
+        slots[code] = UnitSlot(aid, fid, state, open_criteria, refusal)
+    return slots
+
+
+def _stored(points: int | None, na: bool, metric: str | None, evidence: str, note: str) -> tuple[object, ...]:
+    return (points, na, metric, evidence, note)
+
+
+def _shown(points: int | None, na: bool, metric: str | None) -> str:
+    if na:
+        return "KAD"
+    value = "" if points is None else str(from_hundredths(points))
+    return f"{value} ({metric})" if metric else value
+
+
+@task(name="import-self-assessment")
+def import_self_assessment(params: ImportParams) -> ImportSummary:
+    """Check the whole table, then write the changed scores and one audit event per changed unit, in one
+    transaction. A table with any problem writes nothing."""
+    engine = engine_for(params.database_url)
+    at = params.at or now()
+    path = Path(params.path)
+    with write_session(engine) as session:
+        cycle = _cycle_for(session, params.year)
+        actor = actor_for(session, params.actor)
+        units = _unit_slots(session, cycle, actor, at)
+        subs = sub_slots(session, {u.framework_id for u in units.values()})
+        sheet = read_self_assessment(path, units, subs)
+        if sheet.problem_count:
+            raise SheetError(sheet.problems, sheet.problem_count)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return _write_scores(session, cycle, sheet.rows, actor, at, path.name, digest)
+
+
+def _write_scores(
+    session: Session,
+    cycle: Cycle,
+    rows: Sequence[ScoreRow],
+    actor: Actor,
+    at: datetime,
+    source: str,
+    digest: str,
+) -> ImportSummary:
+    by_unit: dict[str, list[ScoreRow]] = {}
+    for row in rows:
+        by_unit.setdefault(row.unit, []).append(row)
+    changed_params: list[dict[str, object]] = []
+    events: list[EventDraft] = []
+    unit_codes = sorted(by_unit)
+    for start in range(0, len(unit_codes), 500):
+        chunk = unit_codes[start : start + 500]
+        ids = [by_unit[u][0].assessment_id for u in chunk]
+        existing = _existing(session, ids)
+        for unit in chunk:
+            changes: dict[str, list[str]] = {}
+            added = 0
+            for r in by_unit[unit]:
+                new = _stored(r.points, r.not_applicable, r.metric, r.evidence, r.note)
+                old = existing.get((r.assessment_id, r.criterion_id))
+                if old == new:
+                    continue
+                changed_params.append(
+                    {
+                        "a": r.assessment_id,
+                        "c": r.criterion_id,
+                        "p": r.points,
+                        "na": r.not_applicable,
+                        "m": r.metric,
+                        "e": r.evidence,
+                        "n": r.note,
+                    }
+                )
+                if old is None:
+                    added += 1
+                else:
+                    changes[r.code] = [
+                        _shown(old[0], old[1], old[2]),
+                        _shown(r.points, r.not_applicable, r.metric),
+                    ]  # type: ignore[arg-type]
+            if added or changes:
+                events.append(
+                    EventDraft(
+                        kind="score",
+                        trigger="self_assessment_import",
+                        actor=actor.code,
+                        at=at,
+                        cycle_year=cycle.year,
+                        unit_code=unit,
+                        reason=f"{source}",
+                        payload={
+                            "source": source,
+                            "sha256": digest,
+                            "rows": len(by_unit[unit]),
+                            "added": added,
+                            **({"changed": changes} if changes else {}),
+                        },
+                    )
+                )
+    for start in range(0, len(changed_params), 20000):
+        session.execute(UPSERT_SCORE, changed_params[start : start + 20000])
+    append(session, events)
+    return ImportSummary(
+        path=source,
+        sha256=digest,
+        rows=len(rows),
+        units=len(by_unit),
+        changed_rows=len(changed_params),
+        changed_units=[e.unit_code or "" for e in events],
+    )
+
+
+def _existing(session: Session, assessment_ids: list[int]) -> dict[tuple[int, int], tuple[object, ...]]:
+    """The stored self-assessment columns (points in raw hundredths) of some assessments."""
+    rows = (
+        session.execute(
+            text(
+                "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note FROM score "
+                f"WHERE assessment_id IN ({','.join(str(int(i)) for i in assessment_ids)})"
+            )
+        )
+        if assessment_ids
+        else []
+    )
+    return {(a, c): (p, bool(na), m, e, n) for a, c, p, na, m, e, n in rows}
+
+
+@flow(name="import-self-assessment")
+def import_self_assessment_flow(params: ImportParams) -> ImportSummary:
+    """Take in a self-assessment table (CSV): all checked first, nothing written if anything is wrong."""
+    return import_self_assessment(params)
+
+
+# --- submit, withdraw, supplements ----------------------------------------------------------------
+
+
+@dataclass
+class MoveSummary:
+    trigger: str
+    year: int
+    moved: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)
+
+
+def _summary(trigger: str, cycle: Cycle, fired: Fired) -> MoveSummary:
+    return MoveSummary(
+        trigger=trigger,
+        year=cycle.year,
+        moved=[f.unit_code for f, _ in fired.moved],
+        refused=[str(r) for r in fired.refused],
+    )
+
+
+def move_units(
+    session: Session,
+    cycle: Cycle,
+    trigger: str,
+    units: Sequence[str],
+    actor: Actor,
+    at: datetime,
+    *,
+    states: Sequence[str] | None = None,
+    reason: str = "",
+    criteria: Sequence[str] = (),
+    values: dict[str, object] | None = None,
+    with_scores: bool = False,
+) -> tuple[list[AssessmentFacts], Fired]:
+    """Fire a trigger on named units (each must exist) or, with no names, on every unit in `states`."""
+    facts = load_facts(
+        session,
+        cycle,
+        unit_codes=list(units) or None,
+        states=None if units else states,
+        with_scores=with_scores,
+    )
+    missing = sorted(set(units) - {f.unit_code for f in facts})
+    if missing:
+        raise UserError(f"not a unit of the {cycle.year} cycle: {', '.join(missing)}")
+    return facts, fire_assessments(session, trigger, facts, actor, at, reason=reason, criteria=criteria, values=values)
+
+
+@task(name="submit")
+def submit(params: SubmitParams) -> MoveSummary:
+    """Submit self-assessments (named units, or every unit in self_assess); lateness is recorded."""
+    engine = engine_for(params.database_url)
+    at = params.at or now()
+    with write_session(engine) as session:
+        cycle = _cycle_for(session, params.year)
+        actor = actor_for(session, params.actor)
+        deadlines = Deadlines(session, cycle, "submission")
+        facts, fired = move_units(
+            session,
+            cycle,
+            "submit",
+            params.units,
+            actor,
+            at,
+            states=[S.self_assess],
+            values={"submitted_at": at},
+            with_scores=True,
+        )
+        summary = _summary("submit", cycle, fired)
+        unit_ids = dict(session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(summary.moved))).all())  # type: ignore[attr-defined]
+        summary.late = [
+            f.unit_code for f, _ in fired.moved if not is_on_time(at, deadlines.due(unit_ids[f.unit_code], f.group))
+        ]
+        return summary
+
+
+@flow(name="submit")
+def submit_flow(params: SubmitParams) -> MoveSummary:
+    """Units report their self-assessment to the authority."""
+    return submit(params)
+
+
+def change_units(
+    database_url: str | None,
+    year: int | None,
+    trigger: str,
+    units: Sequence[str],
+    actor_ident: str | None,
+    at: datetime | None,
+    *,
+    states: Sequence[str] | None = None,
+    reason: str = "",
+    criteria: Sequence[str] = (),
+    values: dict[str, object] | None = None,
+) -> MoveSummary:
+    """One workflow move for named units (or every unit in `states`), in one transaction."""
+    engine = engine_for(database_url)
+    when = at or now()
+    with write_session(engine) as session:
+        cycle = _cycle_for(session, year)
+        actor = actor_for(session, actor_ident)
+        if trigger == "request_supplement":
+            values = {"supplement_note": reason, "supplement_criteria": ",".join(criteria)}
+            _check_criteria(session, cycle, units, criteria)
+        _, fired = move_units(
+            session,
+            cycle,
+            trigger,
+            units,
+            actor,
+            when,
+            states=states,
+            reason=reason,
+            criteria=criteria,
+            values=values,
+        )
+        return _summary(trigger, cycle, fired)
+
+
+def _check_criteria(session: Session, cycle: Cycle, units: Sequence[str], criteria: Sequence[str]) -> None:
+    if not criteria:
+        return
+    rows = session.execute(
+        select(OrgUnit.code, Criterion.code)
+        .join(Assessment, Assessment.unit_id == OrgUnit.id)
+        .join(Criterion, and_(Criterion.framework_id == Assessment.framework_id, Criterion.level == "sub"))
+        .where(Assessment.cycle_id == cycle.id, OrgUnit.code.in_(list(units)))  # type: ignore[attr-defined]
+    ).all()
+    known: dict[str, set[str]] = {}
+    for unit, code in rows:
+        known.setdefault(unit, set()).add(code)
+    for unit in units:
+        unknown = [c for c in criteria if c not in known.get(unit, set())]
+        if unknown:
+            raise UserError(f"{unit}: not sub-criteria of its framework: {', '.join(unknown)}")

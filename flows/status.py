@@ -1,0 +1,93 @@
+"""Where a cycle stands: phase, deadlines, units per state per group, who is late."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from flows.lookup import Deadlines, current_publication
+from flows.runtime import engine_for, now
+from flows.selfassessment import _cycle_for
+from models.db import read_session
+from models.scoring import is_on_time
+from models.tables import Assessment, Deadline, OrgUnit, UnitGroup
+from states.assessment import AssessmentState
+
+S = AssessmentState
+NOT_SUBMITTED = (S.plan, S.self_assess)
+
+
+@dataclass
+class CycleStatus:
+    year: int
+    title: str
+    phase: str
+    as_of: datetime
+    deadlines: dict[str, datetime]
+    groups: dict[str, str]  # code → name
+    counts: dict[str, dict[str, int]]  # group → state → n
+    total: int
+    overdue: list[str] = field(default_factory=list)  # not submitted, deadline passed
+    late: list[str] = field(default_factory=list)  # submitted after the deadline
+    published_version: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        data["deadlines"] = {k: v.isoformat() for k, v in self.deadlines.items()}
+        return data
+
+
+def cycle_status(database_url: str | None, year: int | None, at: datetime | None = None) -> CycleStatus:
+    engine = engine_for(database_url)
+    as_of = at or now()
+    with read_session(engine) as session:
+        cycle = _cycle_for(session, year)
+        deadlines = dict(session.execute(
+                select(Deadline.phase, Deadline.due_at)
+                .where(
+                    Deadline.cycle_id == cycle.id,
+                    Deadline.group_code.is_(None),  # type: ignore[union-attr]
+                    Deadline.unit_id.is_(None),  # type: ignore[union-attr]
+                )
+                .order_by(Deadline.due_at)
+            ))
+        submission = Deadlines(session, cycle, "submission")
+        rows = session.execute(
+            select(OrgUnit.id, OrgUnit.code, Assessment.group_code, Assessment.state, Assessment.submitted_at)
+            .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
+            .where(Assessment.cycle_id == cycle.id)
+            .order_by(OrgUnit.code)
+        ).all()
+        groups = dict(session.execute(select(UnitGroup.code, UnitGroup.name).order_by(UnitGroup.position)).all())
+        status = CycleStatus(
+            year=cycle.year,
+            title=cycle.title,
+            phase=cycle.phase,
+            as_of=as_of,
+            deadlines=deadlines,
+            groups={},
+            counts={},
+            total=len(rows),
+        )
+        present = {row[2] for row in rows}
+        for code, name in groups.items():
+            if code in present:
+                status.groups[code] = name
+                status.counts[code] = {s.value: 0 for s in S}
+        for unit_id, code, group, state, submitted_at in rows:
+            status.groups.setdefault(group, groups.get(group, group))
+            by_state = status.counts.setdefault(group, {s.value: 0 for s in S})
+            by_state[state] += 1
+            due = submission.due(unit_id, group)
+            if state in NOT_SUBMITTED:
+                if due is not None and as_of >= due:
+                    status.overdue.append(code)
+            elif submitted_at is not None and not is_on_time(submitted_at, due):
+                status.late.append(code)
+        publication = current_publication(session, cycle)
+        status.published_version = publication.version if publication else None
+        return status

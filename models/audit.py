@@ -1,0 +1,185 @@
+"""The audit trail: append-only events, hash-chained so that an edited or deleted event is detected.
+
+Each event's hash is SHA-256 over the previous hash and the canonical JSON of the event. The chain's
+head (last seq and hash) is kept in `audit_head`, updated with a compare-and-swap in the same
+transaction as the events: two writers can never fork the chain, and a deleted last event is caught.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from models.tables import AuditEvent, AuditHead
+from models.text import canonical
+
+GENESIS = "0" * 64
+
+
+class AuditConflict(RuntimeError):
+    """Another transaction appended to the audit trail at the same moment; nothing was written."""
+
+
+@dataclass
+class EventDraft:
+    """An event about to be appended."""
+
+    kind: str
+    trigger: str
+    actor: str
+    at: datetime
+    cycle_year: int | None = None
+    unit_code: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(prev_hash: str, seq: int, row: dict[str, Any]) -> str:
+    """The hash of an event given the previous hash: covers every stored column but the hash itself."""
+    body = {
+        "seq": seq,
+        "at": _stamp(row["at"]),
+        "actor": row["actor"],
+        "kind": row["kind"],
+        "trigger": row["trigger"],
+        "cycle_year": row["cycle_year"],
+        "unit_code": row["unit_code"],
+        "from_state": row["from_state"],
+        "to_state": row["to_state"],
+        "reason": row["reason"],
+        "payload": row["payload"],
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def _ensure_head(session: Session) -> AuditHead:
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+    return head
+
+
+def append(session: Session, drafts: Sequence[EventDraft]) -> int:
+    """Append events in order, in the caller's transaction. Returns the last sequence number."""
+    head = _ensure_head(session)
+    start_seq, prev = head.seq, head.hash
+    if not drafts:
+        return start_seq
+    rows: list[dict[str, Any]] = []
+    seq = start_seq
+    for d in drafts:
+        seq += 1
+        at = d.at.astimezone(UTC).replace(microsecond=d.at.microsecond)
+        row = {
+            "seq": seq,
+            "at": at,
+            "actor": d.actor,
+            "kind": d.kind,
+            "trigger": d.trigger,
+            "cycle_year": d.cycle_year,
+            "unit_code": d.unit_code,
+            "from_state": d.from_state,
+            "to_state": d.to_state,
+            "reason": d.reason,
+            "payload": canonical(d.payload),
+        }
+        row["prev_hash"] = prev
+        row["hash"] = prev = event_hash(prev, seq, row)
+        rows.append(row)
+    for chunk_start in range(0, len(rows), 5000):
+        session.execute(insert(AuditEvent), rows[chunk_start : chunk_start + 5000])
+    moved = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1, AuditHead.seq == start_seq, AuditHead.hash == head.hash)
+        .values(seq=seq, hash=prev)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise AuditConflict("the audit trail moved while these events were written; try again")
+    session.expire(head)
+    return seq
+
+
+@dataclass
+class Verification:
+    ok: bool
+    events: int
+    head_seq: int
+    head_hash: str
+    problems: list[str] = field(default_factory=list)
+
+
+def _rows(session: Session) -> Iterator[AuditEvent]:
+    result = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000))
+    yield from result.scalars()
+
+
+def verify(session: Session, *, max_problems: int = 20) -> Verification:
+    """Recompute the chain from the first event: edits, deletions and insertions are reported by seq."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    problems: list[str] = []
+    expected_seq, prev, count = 1, GENESIS, 0
+    for event in _rows(session):
+        count += 1
+        row = {
+            c: getattr(event, c)
+            for c in (
+                "at",
+                "actor",
+                "kind",
+                "trigger",
+                "cycle_year",
+                "unit_code",
+                "from_state",
+                "to_state",
+                "reason",
+                "payload",
+            )
+        }
+        if event.seq != expected_seq:
+            missing = f"#{expected_seq}" if event.seq == expected_seq + 1 else f"#{expected_seq}–#{event.seq - 1}"
+            problems.append(f"event {missing} is missing: deleted from the trail")
+        if event.prev_hash != prev:
+            problems.append(f"event #{event.seq} does not follow the event before it (its link was broken)")
+        if event_hash(event.prev_hash, event.seq, row) != event.hash:
+            problems.append(f"event #{event.seq} was changed after it was written (its hash does not match)")
+        prev, expected_seq = event.hash, event.seq + 1
+        if len(problems) >= max_problems:
+            break
+    else:
+        last_seq = expected_seq - 1
+        if last_seq < head_seq:
+            problems.append(f"events #{last_seq + 1}–#{head_seq} are missing: the end of the trail was deleted")
+        elif last_seq > head_seq:
+            problems.append(f"events after #{head_seq} were added outside the trail")
+        elif prev != head_hash:
+            problems.append(f"the last event #{last_seq} does not match the chain's recorded head")
+    return Verification(ok=not problems, events=count, head_seq=head_seq, head_hash=head_hash, problems=problems)
+
+
+def timeline(session: Session, unit_code: str, cycle_year: int | None = None) -> list[AuditEvent]:
+    """A unit's events, oldest first (optionally of one cycle)."""
+    query = select(AuditEvent).where(AuditEvent.unit_code == unit_code)
+    if cycle_year is not None:
+        query = query.where(AuditEvent.cycle_year == cycle_year)
+    return list(session.execute(query.order_by(AuditEvent.seq)).scalars())
+
+
+def drafts_for(kind: str, trigger: str, actor: str, at: datetime, items: Iterable[dict[str, Any]]) -> list[EventDraft]:
+    """Drafts of one kind and trigger for many units (each item gives unit_code, states, payload...)."""
+    return [EventDraft(kind=kind, trigger=trigger, actor=actor, at=at, **item) for item in items]

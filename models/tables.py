@@ -1,0 +1,329 @@
+"""SQLModel tables: the storage of the domain. Rows are storage; the workflows in states/ move them.
+
+Conventions: points and percentages are `Points` (exact, two decimals); times are `UTCDateTime`;
+JSON documents are text written with `models.jsonutil.canonical`.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import Points, UTCDateTime
+
+
+def _points(nullable: bool = False, default: Decimal | None = None) -> Decimal | None:
+    return Field(default=default, sa_type=Points, nullable=nullable)  # type: ignore[no-any-return]
+
+
+def _when(nullable: bool = True) -> datetime | None:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)  # type: ignore[no-any-return]
+
+
+def _text(default: str = "") -> str:
+    return Field(default=default, sa_type=Text, nullable=False)  # type: ignore[no-any-return]
+
+
+# --- the organisation ---------------------------------------------------------------------------
+
+
+class UnitGroup(SQLModel, table=True):
+    """A group of assessed units scored and ranked separately (e.g. district police)."""
+
+    __tablename__ = "unit_group"
+    code: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=300)
+    position: int = 0  # the order groups are listed in (the organisation file's)
+
+
+class OrgUnit(SQLModel, table=True):
+    """A node of the organisation tree: the authority, an assessed unit, a team, a commune."""
+
+    __tablename__ = "unit"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, unique=True, index=True)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=30)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    group_code: str | None = Field(default=None, foreign_key="unit_group.code", max_length=40)
+    active: bool = True
+
+
+class Person(SQLModel, table=True):
+    """Someone who acts in a cycle: a unit's head, deputy or focal officer, a coordinator, an appraiser."""
+
+    __tablename__ = "person"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, unique=True, index=True)
+    full_name: str = Field(max_length=200)
+    email: str = Field(max_length=254, unique=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    active: bool = True
+
+
+class PersonRole(SQLModel, table=True):
+    """A role a person holds: head, deputy, focal, coordinator, appraiser."""
+
+    __tablename__ = "person_role"
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    role: str = Field(primary_key=True, max_length=30)
+
+
+# --- frameworks -----------------------------------------------------------------------------------
+
+
+class Framework(SQLModel, table=True):
+    """A framework file as it was when a cycle first used it (code + version, with its SHA-256)."""
+
+    __tablename__ = "framework"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60)
+    version: int
+    year: int
+    group_code: str = Field(max_length=40)
+    title: str = Field(max_length=400)
+    total_points: Decimal = _points()  # type: ignore[assignment]
+    illustrative: bool = False
+    sha256: str = Field(max_length=64)
+    document: str = _text()
+
+
+class Criterion(SQLModel, table=True):
+    """A field, criterion or sub-criterion of a stored framework. Only sub-criteria are scored."""
+
+    __tablename__ = "criterion"
+    __table_args__ = (UniqueConstraint("framework_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    framework_id: int = Field(foreign_key="framework.id", index=True)
+    code: str = Field(max_length=30)
+    level: str = Field(max_length=12)  # field | criterion | sub
+    parent_code: str | None = Field(default=None, max_length=30)
+    field_code: str = Field(max_length=30)
+    name: str = _text()
+    max_points: Decimal = _points()  # type: ignore[assignment]
+    evidence_required: bool = True
+    method: str = Field(default="judged", max_length=20)
+    metric: str | None = Field(default=None, sa_type=Text)
+    tags: str = Field(default="", max_length=200)
+    position: int = 0
+
+
+# --- cycles and assessments -----------------------------------------------------------------------
+
+
+class Cycle(SQLModel, table=True):
+    """One year's PAR index cycle run by an authority."""
+
+    __tablename__ = "cycle"
+    __table_args__ = (UniqueConstraint("authority_id", "year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    authority_id: int = Field(foreign_key="unit.id")
+    title: str = Field(max_length=400)
+    phase: str = Field(max_length=30)
+    evidence_from: date | None = None
+    evidence_to: date | None = None
+    imported: bool = False  # a past year's published results taken in from paper, not run here
+    opened_at: datetime | None = _when()
+    config_sha256: str = Field(default="", max_length=64)
+    version: int = 1
+
+
+class CycleGroup(SQLModel, table=True):
+    """Which framework a group of units is scored with in a cycle."""
+
+    __tablename__ = "cycle_group"
+    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
+    group_code: str = Field(foreign_key="unit_group.code", primary_key=True, max_length=40)
+    framework_id: int | None = Field(default=None, foreign_key="framework.id")
+
+
+class Deadline(SQLModel, table=True):
+    """When a phase's work is due: for the whole cycle, or overridden for a group or a unit."""
+
+    __tablename__ = "deadline"
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    phase: str = Field(max_length=30)
+    due_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    group_code: str | None = Field(default=None, max_length=40)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+
+
+class Assessment(SQLModel, table=True):
+    """One unit's assessment in one cycle; `state` moves only through states.workflow."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "unit_id"),
+        Index("ix_assessment_cycle_state", "cycle_id", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id")
+    unit_id: int = Field(foreign_key="unit.id")
+    group_code: str = Field(foreign_key="unit_group.code", max_length=40)
+    framework_id: int | None = Field(default=None, foreign_key="framework.id")
+    state: str = Field(max_length=30)
+    version: int = 1
+    submitted_at: datetime | None = _when()
+    appraisal_version: int = 0
+    appraised_at: datetime | None = _when()
+    supplement_note: str = _text()
+    supplement_criteria: str = _text()  # comma-separated codes named by the last request
+    updated_at: datetime | None = _when()
+
+
+class Score(SQLModel, table=True):
+    """One sub-criterion of one assessment: the unit's self-score and evidence, the appraised score."""
+
+    __tablename__ = "score"
+    assessment_id: int = Field(foreign_key="assessment.id", primary_key=True)
+    criterion_id: int = Field(foreign_key="criterion.id", primary_key=True)
+    self_points: Decimal | None = _points(nullable=True)
+    not_applicable: bool = False
+    metric: str | None = Field(default=None, max_length=60)
+    evidence: str = _text()
+    note: str = _text()
+    appraised_points: Decimal | None = _points(nullable=True)
+    appraiser_points: Decimal | None = _points(nullable=True)  # an appraiser's own judgement, if given
+    appraisal_note: str = _text()
+
+
+class Adjustment(SQLModel, table=True):
+    """A bonus or penalty item (±2) granted to an assessment, with its reason."""
+
+    __tablename__ = "adjustment"
+    __table_args__ = (UniqueConstraint("assessment_id", "item_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    item_code: str = Field(max_length=20)
+    kind: str = Field(max_length=10)  # bonus | penalty
+    points: Decimal = _points()  # type: ignore[assignment]
+    reason: str = _text()
+    actor: str = Field(max_length=80)
+    at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    revoked: bool = False
+
+
+# --- publication and awards ---------------------------------------------------------------------
+
+
+class Publication(SQLModel, table=True):
+    """A published version of a cycle's results; a correction adds a version, never edits one."""
+
+    __tablename__ = "publication"
+    __table_args__ = (UniqueConstraint("cycle_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id")
+    version: int
+    published_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    published_by: str = Field(max_length=80)
+    reason: str = _text()
+    digest: str = Field(max_length=64)
+    current: bool = True
+
+
+class Result(SQLModel, table=True):
+    """A unit's published result in one publication version."""
+
+    __tablename__ = "result"
+    publication_id: int = Field(foreign_key="publication.id", primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    group_code: str = Field(max_length=40)
+    self_total: Decimal = _points()  # type: ignore[assignment]
+    appraised_total: Decimal = _points()  # type: ignore[assignment]
+    bonus: Decimal = _points()  # type: ignore[assignment]
+    penalty: Decimal = _points()  # type: ignore[assignment]
+    applicable_max: Decimal = _points()  # type: ignore[assignment]
+    index_pct: Decimal = _points()  # type: ignore[assignment]
+    class_code: str = Field(max_length=30)
+    rank: int
+    on_time: bool = False
+    prev_index_pct: Decimal | None = _points(nullable=True)
+    prev_rank: int | None = None
+
+
+class FieldResult(SQLModel, table=True):
+    """A unit's points in one field of the framework, in one publication version."""
+
+    __tablename__ = "field_result"
+    publication_id: int = Field(foreign_key="publication.id", primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", primary_key=True)
+    field_code: str = Field(primary_key=True, max_length=30)
+    points: Decimal = _points()  # type: ignore[assignment]
+    max_points: Decimal = _points()  # type: ignore[assignment]
+    pct: Decimal = _points()  # type: ignore[assignment]
+
+
+class Award(SQLModel, table=True):
+    """An award proposal for a unit, or the emulation standing of its head, derived from a publication."""
+
+    __tablename__ = "award"
+    __table_args__ = (UniqueConstraint("cycle_id", "assessment_id", "rule"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id")
+    publication_id: int = Field(foreign_key="publication.id")
+    assessment_id: int = Field(foreign_key="assessment.id")
+    rule: str = Field(max_length=40)
+    kind: str = Field(max_length=20)  # collective | head
+    outcome: str = Field(max_length=40)  # e.g. certificate | not_considered | lowered_one_grade
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    status: str = Field(default="proposed", max_length=20)
+
+
+# --- the audit trail ------------------------------------------------------------------------------
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only, hash-chained record of something that happened."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_unit_seq", "unit_code", "seq"),)
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    actor: str = Field(max_length=80, index=True)
+    kind: str = Field(max_length=20)  # transition | score | adjustment | publication | cycle | org | award
+    trigger: str = Field(max_length=40, index=True)
+    cycle_year: int | None = None
+    unit_code: str | None = Field(default=None, max_length=60)
+    from_state: str | None = Field(default=None, max_length=30)
+    to_state: str | None = Field(default=None, max_length=30)
+    reason: str = _text()
+    payload: str = _text("{}")
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's head (last sequence number and hash): a deleted last event is caught against it."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)
+
+
+__all__ = [
+    "Adjustment",
+    "Assessment",
+    "AuditEvent",
+    "AuditHead",
+    "Award",
+    "Column",
+    "Criterion",
+    "Cycle",
+    "CycleGroup",
+    "Deadline",
+    "FieldResult",
+    "Framework",
+    "OrgUnit",
+    "Person",
+    "PersonRole",
+    "Publication",
+    "Result",
+    "Score",
+    "UnitGroup",
+]

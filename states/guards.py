@@ -1,0 +1,180 @@
+"""Pure guards. Each takes the transition's Context and returns None to allow, or the reason it refuses.
+
+No session, no SMTP, no clock: everything a guard looks at is in the Context, loaded beforehand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from models.people import Actor
+
+Guard = Callable[["Context"], str | None]
+
+UNIT_ROLES = frozenset({"head", "deputy", "focal"})
+
+
+@dataclass(frozen=True)
+class AssessmentFacts:
+    """What the guards of an assessment may look at, loaded set-based for many assessments at once."""
+
+    assessment_id: int
+    unit_code: str
+    unit_name: str
+    group: str
+    state: str
+    version: int
+    cycle_year: int
+    cycle_phase: str
+    unscored: tuple[str, ...] = ()
+    out_of_range: tuple[str, ...] = ()
+    submitted_at: datetime | None = None
+    framework_id: int = 0
+
+
+@dataclass(frozen=True)
+class CycleFacts:
+    cycle_id: int
+    year: int
+    phase: str
+    version: int
+    counts: dict[str, int] = field(default_factory=dict)  # assessment state → how many
+    submission_due: datetime | None = None
+
+
+@dataclass
+class Context:
+    """One attempt to fire a trigger: who, when, why, and the facts of the record."""
+
+    actor: Actor
+    at: datetime
+    facts: AssessmentFacts | CycleFacts
+    reason: str = ""
+    criteria: tuple[str, ...] = ()
+
+    @property
+    def unit(self) -> AssessmentFacts:
+        assert isinstance(self.facts, AssessmentFacts)
+        return self.facts
+
+    @property
+    def cycle(self) -> CycleFacts:
+        assert isinstance(self.facts, CycleFacts)
+        return self.facts
+
+
+def _codes(codes: tuple[str, ...], limit: int = 8) -> str:
+    shown = ", ".join(codes[:limit])
+    return shown + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
+
+
+# --- who may act ----------------------------------------------------------------------------------
+
+
+def is_unit_member_or_coordinator(ctx: Context) -> str | None:
+    """The unit's head, deputy or focal officer acts for it; a coordinator may act on its behalf."""
+    actor = ctx.actor
+    if "coordinator" in actor.roles:
+        return None
+    if actor.unit_code == ctx.unit.unit_code and actor.roles & UNIT_ROLES:
+        return None
+    return (
+        f"{actor.label()} is neither the head, a deputy or the focal officer of {ctx.unit.unit_code} nor a coordinator"
+    )
+
+
+def is_appraiser(ctx: Context) -> str | None:
+    if "appraiser" in ctx.actor.roles:
+        return None
+    return f"{ctx.actor.label()} is not an appraiser"
+
+
+def is_independent_of_unit(ctx: Context) -> str | None:
+    """Nobody appraises their own unit."""
+    if ctx.unit.unit_code in ctx.actor.own_units:
+        return f"{ctx.actor.label()} belongs to {ctx.unit.unit_code} and cannot appraise their own unit"
+    return None
+
+
+def is_authority_staff(ctx: Context) -> str | None:
+    if ctx.actor.is_authority_staff:
+        return None
+    return f"{ctx.actor.label()} does not act for the authority (a coordinator, appraiser or its leadership)"
+
+
+def is_authority(ctx: Context) -> str | None:
+    """Only the authority publishes: its coordinators or its leadership."""
+    if "coordinator" in ctx.actor.roles or ctx.actor.is_authority_leader:
+        return None
+    return f"only the authority publishes: {ctx.actor.label()} is neither a coordinator nor the authority's leadership"
+
+
+def is_authority_or_system(ctx: Context) -> str | None:
+    return None if ctx.actor.is_system else is_authority(ctx)
+
+
+def is_authority_leader(ctx: Context) -> str | None:
+    """A publication is reopened only on the authority leadership's word."""
+    if ctx.actor.is_authority_leader:
+        return None
+    return f"only the authority's head or a deputy may reopen a publication, not {ctx.actor.label()}"
+
+
+# --- what the record must satisfy -----------------------------------------------------------------
+
+
+def has_all_applicable_scored(ctx: Context) -> str | None:
+    unscored = ctx.unit.unscored
+    if unscored:
+        return f"{len(unscored)} applicable sub-criteria have no self-score: {_codes(unscored)}"
+    return None
+
+
+def has_scores_within_range(ctx: Context) -> str | None:
+    bad = ctx.unit.out_of_range
+    if bad:
+        return f"{len(bad)} self-scores are outside 0..max: {_codes(bad)}"
+    return None
+
+
+def has_reason(ctx: Context) -> str | None:
+    return None if ctx.reason.strip() else "a reason (note) is required"
+
+
+def is_before_appraisal(ctx: Context) -> str | None:
+    """A unit may withdraw (rút lại) its submission only until appraisal starts."""
+    if ctx.unit.cycle_phase == "self_assessment":
+        return None
+    return f"appraisal of the {ctx.unit.cycle_year} cycle has started: the submission can no longer be withdrawn"
+
+
+def is_appraisal_open(ctx: Context) -> str | None:
+    """Appraisal starts only after the self-assessment phase is closed."""
+    if ctx.unit.cycle_phase in ("appraisal", "published"):
+        return None
+    return f"the {ctx.unit.cycle_year} cycle is in phase {ctx.unit.cycle_phase!r}; appraisal has not started"
+
+
+# --- the cycle ------------------------------------------------------------------------------------
+
+
+def is_submission_closed(ctx: Context) -> str | None:
+    """Appraisal starts after the submission deadline, or earlier once every unit has submitted."""
+    cycle = ctx.cycle
+    waiting = cycle.counts.get("plan", 0) + cycle.counts.get("self_assess", 0)
+    if waiting == 0:
+        return None
+    if cycle.submission_due is not None and ctx.at >= cycle.submission_due:
+        return None
+    return f"{waiting} units have not submitted and the submission deadline has not passed"
+
+
+def has_all_assessments_ready(ctx: Context) -> str | None:
+    cycle = ctx.cycle
+    waiting = {s: n for s, n in cycle.counts.items() if s not in ("supplemented", "published", "awarded") and n}
+    if not waiting:
+        return None
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(waiting.items()))
+    return f"not every assessment is ready to publish ({detail})"

@@ -1,0 +1,135 @@
+"""One shared `transitions` Machine per table per process; records are attached only while a trigger fires."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from states.guards import Context, Guard
+
+
+class TransitionNotAllowed(Exception):
+    """A trigger was refused: the state does not allow it, or a guard said why not."""
+
+    def __init__(self, trigger: str, state: str, reason: str, subject: str = "") -> None:
+        self.trigger = trigger
+        self.state = state
+        self.reason = reason
+        self.subject = subject
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        who = f"{self.subject}: " if self.subject else ""
+        return f"{who}cannot {self.trigger.replace('_', ' ')} from state {self.state!r}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Move:
+    """A row of a transition table: trigger, sources, destination (None = stays), guards, help."""
+
+    trigger: str
+    source: tuple[str, ...]
+    dest: str | None
+    guards: tuple[Guard, ...]
+    help: str
+
+
+class _Subject:
+    """What the shared machine moves: a state and the context its guards read."""
+
+    def __init__(self, state: str, ctx: Context) -> None:
+        self.state = state
+        self.ctx = ctx
+        self.refusal: str | None = None
+
+
+def _condition(guard: Guard) -> Any:
+    def check(event: Any) -> bool:
+        reason = guard(event.model.ctx)
+        if reason:
+            event.model.refusal = reason
+            return False
+        return True
+
+    check.__name__ = guard.__name__
+    return check
+
+
+class StateMachine:
+    """A transition table bound to one `transitions.Machine` (auto_transitions off, models attached per call)."""
+
+    def __init__(self, states: type[StrEnum], table: Sequence[Move]) -> None:
+        self.states = states
+        self.table = tuple(table)
+        self._lock = threading.Lock()
+        self._machine = Machine(
+            model=None,
+            states=[s.value for s in states],
+            transitions=[
+                {
+                    "trigger": m.trigger,
+                    "source": list(m.source),
+                    "dest": m.dest,
+                    "conditions": [_condition(g) for g in m.guards],
+                }
+                for m in self.table
+            ],
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+        )
+
+    @property
+    def triggers(self) -> list[str]:
+        return sorted({m.trigger for m in self.table})
+
+    def allowed_from(self, state: str) -> list[str]:
+        return sorted({m.trigger for m in self.table if state in m.source})
+
+    def fire(self, trigger: str, state: str, ctx: Context, subject: str = "") -> str:
+        """The state after `trigger` from `state`, or TransitionNotAllowed with the reason."""
+        if trigger not in self.triggers:
+            raise TransitionNotAllowed(trigger, state, f"unknown trigger (known: {', '.join(self.triggers)})", subject)
+        if state not in {s.value for s in self.states}:
+            raise TransitionNotAllowed(trigger, state, "unknown state", subject)
+        model = _Subject(state, ctx)
+        with self._lock:
+            self._machine.add_model(model, initial=state)
+            try:
+                moved = model.trigger(trigger)  # type: ignore[attr-defined]
+            except MachineError:
+                allowed = self.allowed_from(state)
+                hint = f"from {state!r} only {', '.join(allowed)}" if allowed else f"nothing leaves {state!r}"
+                raise TransitionNotAllowed(trigger, state, f"not a move of this state ({hint})", subject) from None
+            finally:
+                self._machine.remove_model(model)
+        if not moved:
+            raise TransitionNotAllowed(trigger, state, model.refusal or "refused", subject)
+        return model.state
+
+    def mermaid(self, title: str) -> str:
+        """The state diagram as Mermaid text, generated from the table (for README.md)."""
+        from transitions.extensions import GraphMachine
+
+        graph = GraphMachine(
+            states=[s.value for s in self.states],
+            transitions=[
+                {"trigger": m.trigger, "source": source, "dest": m.dest or source}
+                for m in self.table
+                for source in m.source
+            ],
+            initial=next(iter(self.states)).value,
+            auto_transitions=False,
+            graph_engine="mermaid",
+            title=title,
+            show_conditions=False,
+        )
+        text = str(graph.get_graph().draw(None))
+        # Drop the styling lines (they mark an "active" state, which means nothing in a document).
+        lines = [ln for ln in text.splitlines() if not ln.strip().startswith(("classDef", "Class "))]
+        return "\n".join(ln.rstrip() for ln in lines if ln.strip() or not lines) + "\n"

@@ -1,0 +1,253 @@
+"""The workflow: takes records and an actor, fires a trigger on the shared machine, and commits the new
+states together with their audit events in the caller's transaction. It is the only code that writes
+`assessment.state` and `cycle.phase`.
+
+Work on many assessments is set-based: facts come from a few queries, guards run in memory, and the
+moves are written with one executemany and one audit append. A move whose row changed meanwhile
+(optimistic version check) aborts the whole transaction with ConcurrentChange.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from models.audit import EventDraft, append
+from models.people import Actor
+from models.tables import Assessment, Criterion, Cycle, Deadline, OrgUnit, Score
+from states.assessment import assessment_machine
+from states.cycle import cycle_machine
+from states.guards import AssessmentFacts, Context, CycleFacts
+from states.machine import TransitionNotAllowed
+
+
+class ConcurrentChange(RuntimeError):
+    """Someone else changed the record since it was read: nothing was written."""
+
+
+@dataclass
+class Fired:
+    moved: list[tuple[AssessmentFacts, str]] = field(default_factory=list)  # (facts before, new state)
+    refused: list[TransitionNotAllowed] = field(default_factory=list)
+
+
+# --- facts ----------------------------------------------------------------------------------------
+
+
+def load_facts(
+    session: Session,
+    cycle: Cycle,
+    *,
+    unit_codes: Sequence[str] | None = None,
+    states: Sequence[str] | None = None,
+    with_scores: bool = False,
+) -> list[AssessmentFacts]:
+    """Facts of a cycle's assessments (optionally some units or states), in unit-code order."""
+    assert cycle.id is not None
+    query = (
+        select(
+            Assessment.id,
+            Assessment.state,
+            Assessment.version,
+            Assessment.group_code,
+            Assessment.submitted_at,
+            OrgUnit.code,
+            OrgUnit.name,
+            Assessment.framework_id,
+        )
+        .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
+        .where(Assessment.cycle_id == cycle.id)
+    )
+    if unit_codes is not None:
+        query = query.where(OrgUnit.code.in_(list(unit_codes)))  # type: ignore[attr-defined]
+    if states is not None:
+        query = query.where(Assessment.state.in_(list(states)))  # type: ignore[attr-defined]
+    rows = session.execute(query.order_by(OrgUnit.code)).all()
+    unscored: dict[int, list[str]] = {}
+    out_of_range: dict[int, list[str]] = {}
+    if with_scores and rows:
+        scope = [Assessment.cycle_id == cycle.id]
+        if states is not None:
+            scope.append(Assessment.state.in_(list(states)))  # type: ignore[attr-defined]
+        base = (
+            select(Assessment.id, Criterion.code)
+            .join(Criterion, and_(Criterion.framework_id == Assessment.framework_id, Criterion.level == "sub"))
+            .outerjoin(Score, and_(Score.assessment_id == Assessment.id, Score.criterion_id == Criterion.id))
+            .where(*scope)
+            .order_by(Assessment.id, Criterion.position)
+        )
+        missing = base.where(
+            or_(
+                Score.assessment_id.is_(None),
+                and_(Score.not_applicable.is_(False), Score.self_points.is_(None)),
+            )  # type: ignore[union-attr,attr-defined]
+        )
+        for aid, code in session.execute(missing):
+            unscored.setdefault(aid, []).append(code)
+        bad = base.where(
+            Score.not_applicable.is_(False),  # type: ignore[attr-defined]
+            or_(Score.self_points < 0, Score.self_points > Criterion.max_points),  # type: ignore[operator]
+        )
+        for aid, code in session.execute(bad):
+            out_of_range.setdefault(aid, []).append(code)
+    return [
+        AssessmentFacts(
+            assessment_id=aid,
+            unit_code=code,
+            unit_name=name,
+            group=group,
+            state=state,
+            version=version,
+            cycle_year=cycle.year,
+            cycle_phase=cycle.phase,
+            unscored=tuple(unscored.get(aid, ())),
+            out_of_range=tuple(out_of_range.get(aid, ())),
+            submitted_at=submitted_at,
+            framework_id=framework_id or 0,
+        )
+        for aid, state, version, group, submitted_at, code, name, framework_id in rows
+    ]
+
+
+def cycle_facts(session: Session, cycle: Cycle) -> CycleFacts:
+    assert cycle.id is not None
+    counts = dict(
+        session.execute(
+            select(Assessment.state, func.count()).where(Assessment.cycle_id == cycle.id).group_by(Assessment.state)
+        ).all()
+    )
+    due = session.execute(
+        select(Deadline.due_at).where(
+            Deadline.cycle_id == cycle.id,
+            Deadline.phase == "submission",
+            Deadline.group_code.is_(None),  # type: ignore[union-attr]
+            Deadline.unit_id.is_(None),  # type: ignore[union-attr]
+        )
+    ).scalar_one_or_none()
+    return CycleFacts(
+        cycle_id=cycle.id,
+        year=cycle.year,
+        phase=cycle.phase,
+        version=cycle.version,
+        counts=counts,
+        submission_due=due,
+    )
+
+
+# --- firing ---------------------------------------------------------------------------------------
+
+
+def fire_assessments(
+    session: Session,
+    trigger: str,
+    facts: Sequence[AssessmentFacts],
+    actor: Actor,
+    at: datetime,
+    *,
+    reason: str = "",
+    criteria: Sequence[str] = (),
+    values: Mapping[str, Any] | None = None,
+    payloads: Mapping[int, dict[str, Any]] | None = None,
+) -> Fired:
+    """Fire `trigger` on each assessment; write the moves that pass (state, version, `values`) and their
+    events. Refusals are returned, not raised: the caller decides whether one refusal stops the rest."""
+    machine = assessment_machine()
+    fired = Fired()
+    for f in facts:
+        ctx = Context(actor=actor, at=at, facts=f, reason=reason, criteria=tuple(criteria))
+        try:
+            fired.moved.append((f, machine.fire(trigger, f.state, ctx, subject=f.unit_code)))
+        except TransitionNotAllowed as refusal:
+            fired.refused.append(refusal)
+    if not fired.moved:
+        return fired
+    table = Assessment.__table__
+    extra = dict(values or {})
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+        .values(state=bindparam("_to"), version=table.c.version + 1, updated_at=at, **extra)
+    )
+    params = [{"_id": f.assessment_id, "_version": f.version, "_to": to} for f, to in fired.moved]
+    result = session.connection().execute(stmt, params)
+    _check_rowcount(session, result.rowcount, len(params), "assessment")
+    payloads = payloads or {}
+    append(
+        session,
+        [
+            EventDraft(
+                kind="transition",
+                trigger=trigger,
+                actor=actor.code,
+                at=at,
+                cycle_year=f.cycle_year,
+                unit_code=f.unit_code,
+                from_state=f.state,
+                to_state=to,
+                reason=reason,
+                payload={
+                    **({"criteria": list(criteria)} if criteria else {}),
+                    **payloads.get(f.assessment_id, {}),
+                },
+            )
+            for f, to in fired.moved
+        ],
+    )
+    return fired
+
+
+def _check_rowcount(session: Session, rowcount: int, expected: int, what: str) -> None:
+    dialect = session.get_bind().dialect
+    if expected > 1 and not dialect.supports_sane_multi_rowcount:
+        return
+    if rowcount != expected:
+        raise ConcurrentChange(
+            f"{expected - rowcount} {what} record(s) changed while this was being done; nothing was written — "
+            "look again and retry"
+        )
+
+
+def fire_cycle(
+    session: Session,
+    cycle: Cycle,
+    trigger: str,
+    actor: Actor,
+    at: datetime,
+    *,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> str:
+    """Move the cycle's phase (or raise TransitionNotAllowed), with its audit event."""
+    facts = cycle_facts(session, cycle)
+    ctx = Context(actor=actor, at=at, facts=facts, reason=reason)
+    new_phase = cycle_machine().fire(trigger, cycle.phase, ctx, subject=f"cycle {cycle.year}")
+    table = Cycle.__table__
+    result = session.connection().execute(
+        update(table)
+        .where(table.c.id == cycle.id, table.c.version == cycle.version)
+        .values(phase=new_phase, version=table.c.version + 1)
+    )
+    _check_rowcount(session, result.rowcount, 1, "cycle")
+    append(
+        session,
+        [
+            EventDraft(
+                kind="cycle",
+                trigger=trigger,
+                actor=actor.code,
+                at=at,
+                cycle_year=cycle.year,
+                from_state=cycle.phase,
+                to_state=new_phase,
+                reason=reason,
+                payload=payload or {},
+            )
+        ],
+    )
+    session.expire(cycle)
+    return new_phase
