@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="Time zone for everything shown")
     config_dir: Path = Field(default=CONFIG_DIR, description="Where frameworks/, org/ and cycles/ are")
     echo_sql: bool = Field(default=False, description="Log every SQL statement")
+    test_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL server for the test suite (a fresh database is created on it); unset = SQLite only",
+    )
     # Prefect: defaults that work offline on a laptop (../shared/PLATFORM.md).
     prefect_startup_timeout_s: int = Field(default=120, description="Temporary Prefect server start-up")
     prefect_log_level: str = Field(default="WARNING", description="Prefect's own log level for the CLI")

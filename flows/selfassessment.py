@@ -261,6 +261,8 @@ def move_units(
     with_scores: bool = False,
 ) -> tuple[list[AssessmentFacts], Fired]:
     """Fire a trigger on named units (each must exist) or, with no names, on every unit in `states`."""
+    if not units and states is None:
+        raise UserError(f"name the units to {trigger.replace('_', ' ')} (--unit CODE)")
     facts = load_facts(
         session,
         cycle,

@@ -46,7 +46,8 @@ def cycle_status(database_url: str | None, year: int | None, at: datetime | None
     as_of = at or now()
     with read_session(engine) as session:
         cycle = _cycle_for(session, year)
-        deadlines = dict(session.execute(
+        deadlines = dict(
+            session.execute(
                 select(Deadline.phase, Deadline.due_at)
                 .where(
                     Deadline.cycle_id == cycle.id,
@@ -54,7 +55,8 @@ def cycle_status(database_url: str | None, year: int | None, at: datetime | None
                     Deadline.unit_id.is_(None),  # type: ignore[union-attr]
                 )
                 .order_by(Deadline.due_at)
-            ))
+            ).all()
+        )
         submission = Deadlines(session, cycle, "submission")
         rows = session.execute(
             select(OrgUnit.id, OrgUnit.code, Assessment.group_code, Assessment.state, Assessment.submitted_at)

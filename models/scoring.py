@@ -49,6 +49,13 @@ class MetricValue:
         return f"{self.numerator}/{self.denominator}" if self.denominator is not None else str(self.numerator)
 
 
+def _whole(part: str, raw: str) -> Decimal:
+    value = parse_decimal(part)
+    if value != value.to_integral_value():
+        raise ValueError(f"metric {raw!r}: counts are whole numbers (write 1500, without a thousands separator)")
+    return value
+
+
 def parse_metric(text: str, kind: str) -> MetricValue:
     """Parse a reported metric for a metric kind; ValueError with a sentence when it does not fit."""
     raw = text.strip()
@@ -56,7 +63,7 @@ def parse_metric(text: str, kind: str) -> MetricValue:
         parts = raw.split("/")
         if len(parts) != 2:
             raise ValueError(f"metric {raw!r} should be a ratio of two counts, like 45/200")
-        numerator, denominator = (parse_decimal(p) for p in parts)
+        numerator, denominator = (_whole(p, raw) for p in parts)
         if denominator <= 0:
             raise ValueError(f"metric {raw!r}: the total after '/' should be more than 0")
         if numerator < 0 or numerator > denominator:
@@ -64,7 +71,7 @@ def parse_metric(text: str, kind: str) -> MetricValue:
         return MetricValue(numerator, denominator)
     if "/" in raw:
         raise ValueError(f"metric {raw!r} should be a single count, like 3")
-    count = parse_decimal(raw)
+    count = _whole(raw, raw)
     if count < 0:
         raise ValueError(f"metric {raw!r} should not be negative")
     return MetricValue(count)
@@ -114,7 +121,7 @@ def appraise_sub(
     if appraiser_points is not None:
         return Appraised(appraiser_points, "appraiser")
     if sub.measured:
-        if not metric:
+        if not (metric or "").strip():
             return Appraised(ZERO, "no_metric")
         assert sub.metric is not None
         return Appraised(measured_points(sub, parse_metric(metric, sub.metric.kind)), "measured")

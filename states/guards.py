@@ -112,7 +112,10 @@ def is_authority(ctx: Context) -> str | None:
 
 
 def is_authority_or_system(ctx: Context) -> str | None:
-    return None if ctx.actor.is_system else is_authority(ctx)
+    """The orchestrator itself, or the authority's coordinators and leadership."""
+    if ctx.actor.is_system or "coordinator" in ctx.actor.roles or ctx.actor.is_authority_leader:
+        return None
+    return f"{ctx.actor.label()} does not act for the authority (a coordinator or its leadership does)"
 
 
 def is_authority_leader(ctx: Context) -> str | None:

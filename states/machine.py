@@ -93,6 +93,7 @@ class StateMachine:
 
     def fire(self, trigger: str, state: str, ctx: Context, subject: str = "") -> str:
         """The state after `trigger` from `state`, or TransitionNotAllowed with the reason."""
+        state = str(state)
         if trigger not in self.triggers:
             raise TransitionNotAllowed(trigger, state, f"unknown trigger (known: {', '.join(self.triggers)})", subject)
         if state not in {s.value for s in self.states}:

@@ -1,0 +1,82 @@
+"""Fixtures: a migrated database per test (SQLite always; PostgreSQL too when CCHC_TEST_DATABASE_URL is
+set), and one Prefect test harness for the whole session."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from config.settings import Settings
+from flows.runtime import configure_prefect
+from models.db import get_engine
+from models.migrate import upgrade
+
+configure_prefect(Settings(prefect_log_level="ERROR"))
+
+PG_URL = Settings().test_database_url
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Prefect's test harness (a temporary server and database), entered once per session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.runtime import local_flow_runs
+
+    with prefect_test_harness(server_startup_timeout=180), local_flow_runs():
+        yield
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "cchc.db"
+    engine = get_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A new PostgreSQL database on the test server, migrated once, dropped at the end."""
+    assert PG_URL, "CCHC_TEST_DATABASE_URL is not set"
+    base = make_url(PG_URL)
+    name = f"cchc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(get_engine(url))
+    yield url
+    get_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+TABLES = (
+    "award", "field_result", "result", "publication", "adjustment", "score", "assessment", "deadline",
+    "cycle_group", "cycle", "criterion", "framework", "person_role", "person", "unit", "unit_group",
+    "audit_event", "audit_head",
+)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database for one test, on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "cchc.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    with get_engine(url).begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    return url

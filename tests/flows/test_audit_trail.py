@@ -1,0 +1,65 @@
+"""The audit trail catches an edited, a deleted (in the middle or at the end) and an inserted event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import open_2021, scalar
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from flows.auditlog import unit_timeline, verify_chain
+from flows.cli import app
+from models.db import get_engine
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _tamper(url: str, sql: str) -> None:
+    with get_engine(url).begin() as conn:
+        conn.execute(text(sql))
+
+
+def test_an_untouched_trail_verifies(db_url: str) -> None:
+    open_2021(db_url)
+    result = verify_chain(db_url)
+    assert result.ok and result.events == scalar(db_url, "SELECT count(*) FROM audit_event") and result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("tampering", "message"),
+    [
+        ("UPDATE audit_event SET reason = 'khác' WHERE seq = 5", "event #5 was changed after it was written"),
+        ("UPDATE audit_event SET payload = '{}' WHERE seq = 7", "event #7 was changed after it was written"),
+        ("UPDATE audit_event SET actor = 'gd' WHERE seq = 3", "event #3 was changed"),
+        ("DELETE FROM audit_event WHERE seq = 10", "event #10 is missing: deleted from the trail"),
+        ("DELETE FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)", "the end of the trail was deleted"),
+    ],
+)
+def test_tampering_is_detected_and_named(db_url: str, tampering: str, message: str) -> None:
+    open_2021(db_url)
+    _tamper(db_url, tampering)
+    result = verify_chain(db_url)
+    assert not result.ok
+    assert any(message in p for p in result.problems), result.problems
+
+
+def test_audit_verify_exits_non_zero_on_a_broken_chain(db_url: str) -> None:
+    open_2021(db_url)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["--database-url", db_url, "audit", "verify"])
+    assert ok.exit_code == 0 and "audit trail intact" in ok.output
+    _tamper(db_url, "UPDATE audit_event SET to_state = 'published' WHERE seq = 4")
+    broken = runner.invoke(app, ["--database-url", db_url, "audit", "verify"])
+    assert broken.exit_code == 1 and "event #4 was changed" in broken.output and "Traceback" not in broken.output
+
+
+def test_a_units_timeline_lists_its_events_in_order(db_url: str, tmp_path: Path) -> None:
+    open_2021(db_url)
+    entries = unit_timeline(db_url, "CAH-CMG")
+    assert [(e.trigger, e.from_state, e.to_state) for e in entries] == [
+        ("open", None, "plan"),
+        ("begin_self_assessment", "plan", "self_assess"),
+    ]
+    assert entries[0].actor == "pv01.coord1"
