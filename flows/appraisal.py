@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, task
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from flows.lookup import Deadlines, actor_for, stored_framework
 from flows.params import AppraiseParams
@@ -25,7 +26,7 @@ from models.framework import FrameworkDef
 from models.people import Actor
 from models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
 from models.scoring import Appraised, appraise_sub, is_on_time
-from models.tables import Adjustment, Assessment, Criterion, Cycle, OrgUnit, Score
+from models.tables import Adjustment, Assessment, Criterion, Cycle, OrgUnit, Score, table_of
 from models.types import from_hundredths, to_hundredths
 from states.assessment import AssessmentState, assessment_machine
 from states.guards import AssessmentFacts, Context
@@ -89,27 +90,25 @@ def propose(
         return []
     by_id = {f.assessment_id: f for f in facts}
     scope = (
-        Score.assessment_id.in_(list(by_id))  # type: ignore[attr-defined]
-        if len(by_id) <= 500
-        else Assessment.state.in_(list(APPRAISABLE))  # type: ignore[attr-defined]
+        col(Score.assessment_id).in_(list(by_id)) if len(by_id) <= 500 else col(Assessment.state).in_(list(APPRAISABLE))
     )
     rows = session.execute(
         select(
-            Score.assessment_id,
-            Score.criterion_id,
-            Criterion.code,
-            Assessment.framework_id,
-            Score.self_points,
-            Score.not_applicable,
-            Score.evidence,
-            Score.metric,
-            Score.appraiser_points,
-            Score.appraised_points,
+            col(Score.assessment_id),
+            col(Score.criterion_id),
+            col(Criterion.code),
+            col(Assessment.framework_id),
+            col(Score.self_points),
+            col(Score.not_applicable),
+            col(Score.evidence),
+            col(Score.metric),
+            col(Score.appraiser_points),
+            col(Score.appraised_points),
         )
-        .join(Criterion, Criterion.id == Score.criterion_id)
-        .join(Assessment, Assessment.id == Score.assessment_id)
-        .where(Assessment.cycle_id == cycle.id, scope)
-        .order_by(Score.assessment_id, Criterion.position)
+        .join(Criterion, col(Criterion.id) == col(Score.criterion_id))
+        .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
+        .where(col(Assessment.cycle_id) == cycle.id, scope)
+        .order_by(col(Score.assessment_id), col(Criterion.position))
     )
     proposals: dict[int, _Proposal] = {}
     for aid, cid, code, fid, self_pts, na, evidence, metric, appraiser_pts, stored in rows:
@@ -188,7 +187,7 @@ def appraise(params: AppraiseParams) -> AppraiseSummary:
         if params.scores_path:
             _take_appraiser_scores(session, cycle, Path(params.scores_path), waiting, refusals, frameworks, actor, at)
         proposals = propose(session, cycle, allowed, frameworks, actor)
-        version_bump = {"appraisal_version": Assessment.__table__.c.appraisal_version + 1, "appraised_at": at}
+        version_bump = {"appraisal_version": table_of(Assessment).c.appraisal_version + 1, "appraised_at": at}
         first = [p for p in proposals if p.trigger == "appraise"]
         again = [p for p in proposals if p.trigger == "reappraise" and p.updates]
         summary.unchanged = [p.facts.unit_code for p in proposals if p.trigger == "reappraise" and not p.updates]
@@ -202,7 +201,7 @@ def appraise(params: AppraiseParams) -> AppraiseSummary:
             assert not fired.refused, fired.refused  # checked above with the same facts
             updates = [u for p in group for u in p.updates]
             if updates:
-                table = Score.__table__
+                table = table_of(Score)
                 stmt = (
                     update(table)
                     .where(table.c.assessment_id == bindparam("a"), table.c.criterion_id == bindparam("c"))
@@ -239,13 +238,16 @@ def _take_appraiser_scores(
     rows, problems, count = read_appraiser_scores(path, slots, subs)
     if count:
         raise SheetError(problems, count)
-    table = Score.__table__
+    table = table_of(Score)
     current = {
         (a, c): (p, n)
         for a, c, p, n in session.execute(
-            select(Score.assessment_id, Score.criterion_id, Score.appraiser_points, Score.appraisal_note).where(
-                Score.assessment_id.in_([r.assessment_id for r in rows])
-            )  # type: ignore[attr-defined]
+            select(
+                col(Score.assessment_id),
+                col(Score.criterion_id),
+                col(Score.appraiser_points),
+                col(Score.appraisal_note),
+            ).where(col(Score.assessment_id).in_([r.assessment_id for r in rows]))
         )
     }
     changed = []
@@ -308,8 +310,8 @@ def adjust(
             raise UserError(f"{actor.label()} does not act for the authority; bonuses and penalties are theirs")
         row = session.execute(
             select(Assessment, OrgUnit)
-            .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
-            .where(Assessment.cycle_id == cycle.id, OrgUnit.code == unit)
+            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+            .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
         ).first()
         if row is None:
             raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
@@ -327,12 +329,14 @@ def adjust(
             codes = ", ".join(f"{a.code} ({a.kind} {a.points})" for a in framework.adjustments)
             raise UserError(f"{item_code!r} is not a bonus or penalty item of {framework.code} (items: {codes})")
         existing = session.execute(
-            select(Adjustment).where(Adjustment.assessment_id == assessment.id, Adjustment.item_code == item.code)
+            select(Adjustment).where(
+                col(Adjustment.assessment_id) == assessment.id, col(Adjustment.item_code) == item.code
+            )
         ).scalar_one_or_none()
         if revoke:
             if existing is None or existing.revoked:
                 return AdjustSummary(unit, item.code, False, f"{unit} does not have {item.code}; nothing to revoke")
-            session.execute(update(Adjustment).where(Adjustment.id == existing.id).values(revoked=True))
+            session.execute(update(Adjustment).where(col(Adjustment.id) == existing.id).values(revoked=True))
         else:
             if item.requires == "on_time":
                 due = Deadlines(session, cycle, "submission").due(org_unit.id or 0, assessment.group_code)
@@ -351,7 +355,7 @@ def adjust(
             if existing is None:
                 session.execute(insert(Adjustment).values(assessment_id=assessment.id, item_code=item.code, **values))
             else:
-                session.execute(update(Adjustment).where(Adjustment.id == existing.id).values(**values))
+                session.execute(update(Adjustment).where(col(Adjustment.id) == existing.id).values(**values))
         sign = "+" if item.kind == "bonus" else "−"
         append(
             session,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from flows.runtime import UserError, engine_for
 from models.audit import Verification, timeline, verify
@@ -32,7 +33,7 @@ class TimelineEntry:
 def unit_timeline(database_url: str | None, unit: str, year: int | None = None) -> list[TimelineEntry]:
     engine = engine_for(database_url)
     with read_session(engine) as session:
-        if session.execute(select(OrgUnit.id).where(OrgUnit.code == unit)).first() is None:
+        if session.execute(select(col(OrgUnit.id)).where(col(OrgUnit.code) == unit)).first() is None:
             raise UserError(f"no unit with the code {unit!r}")
         return [
             TimelineEntry(

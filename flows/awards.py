@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from prefect import flow, task
 from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from config.settings import get_settings
 from flows.lookup import actor_for, current_publication
@@ -49,22 +52,32 @@ def published_units(session: Session, cycle: Cycle) -> tuple[int, int, list[Publ
     if publication is None:
         raise UserError(f"the {cycle.year} results are not published yet: awards come from published results only")
     rows = session.execute(
-        select(Result.assessment_id, OrgUnit.code, Result.group_code, Result.class_code, Result.rank)
-        .join(OrgUnit, OrgUnit.id == Result.unit_id)
-        .where(Result.publication_id == publication.id)
+        select(
+            col(Result.assessment_id),
+            col(OrgUnit.code),
+            col(Result.group_code),
+            col(Result.class_code),
+            col(Result.rank),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(Result.unit_id))
+        .where(col(Result.publication_id) == publication.id)
     ).all()
     assert publication.id is not None
     return publication.id, publication.version, [PublishedUnit(*row) for row in rows]
 
 
 def _heads(session: Session, unit_codes: list[str]) -> dict[str, int]:
-    rows = session.execute(
-        select(OrgUnit.code, Person.id)
-        .join(Person, and_(Person.unit_id == OrgUnit.id, Person.active.is_(True)))  # type: ignore[attr-defined]
-        .join(PersonRole, and_(PersonRole.person_id == Person.id, PersonRole.role == "head"))
-        .where(OrgUnit.code.in_(unit_codes))  # type: ignore[attr-defined]
-    ).all()
-    return dict(rows)
+    rows = (
+        session.execute(
+            select(col(OrgUnit.code), col(Person.id))
+            .join(Person, and_(col(Person.unit_id) == col(OrgUnit.id), col(Person.active).is_(True)))
+            .join(PersonRole, and_(col(PersonRole.person_id) == col(Person.id), col(PersonRole.role) == "head"))
+            .where(col(OrgUnit.code).in_(unit_codes))
+        )
+        .tuples()
+        .all()
+    )
+    return cast("dict[str, int]", dict(rows))  # stored people have ids
 
 
 @task(name="awards")
@@ -80,7 +93,9 @@ def awards(params: AwardsParams) -> AwardsSummary:
         proposals = propose_awards(units, rules)
         existing = {
             (a, r)
-            for a, r in session.execute(select(Award.assessment_id, Award.rule).where(Award.cycle_id == cycle.id))
+            for a, r in session.execute(
+                select(col(Award.assessment_id), col(Award.rule)).where(col(Award.cycle_id) == cycle.id)
+            )
         }
         new = [p for p in proposals if (p.assessment_id, p.rule) not in existing]
         heads = _heads(session, sorted({p.unit for p in new if p.kind == "head"}))
@@ -123,13 +138,13 @@ def awards(params: AwardsParams) -> AwardsSummary:
         return summary
 
 
-def _event(p: Proposal, actor: str, at: object, year: int, version: int) -> EventDraft:
+def _event(p: Proposal, actor: str, at: datetime, year: int, version: int) -> EventDraft:
     return EventDraft(
         kind="award",
         trigger="propose_award",
         actor=actor,
         at=at,
-        cycle_year=year,  # type: ignore[arg-type]
+        cycle_year=year,
         unit_code=p.unit,
         payload={"rule": p.rule, "kind": p.kind, "outcome": p.outcome, "publication_version": version},
     )
@@ -137,15 +152,18 @@ def _event(p: Proposal, actor: str, at: object, year: int, version: int) -> Even
 
 def list_awards(session: Session, cycle: Cycle) -> list[AwardRow]:
     rows = session.execute(
-        select(Award, OrgUnit.code, OrgUnit.name, Result.group_code, Person.code)
+        select(Award, col(OrgUnit.code), col(OrgUnit.name), col(Result.group_code), col(Person.code))
         .join(
             Result,
-            and_(Result.publication_id == Award.publication_id, Result.assessment_id == Award.assessment_id),
+            and_(
+                col(Result.publication_id) == col(Award.publication_id),
+                col(Result.assessment_id) == col(Award.assessment_id),
+            ),
         )
-        .join(OrgUnit, OrgUnit.id == Result.unit_id)
-        .outerjoin(Person, Person.id == Award.person_id)
-        .where(Award.cycle_id == cycle.id)
-        .order_by(Result.group_code, Result.rank, OrgUnit.code, Award.rule)
+        .join(OrgUnit, col(OrgUnit.id) == col(Result.unit_id))
+        .outerjoin(Person, col(Person.id) == col(Award.person_id))
+        .where(col(Award.cycle_id) == cycle.id)
+        .order_by(col(Result.group_code), col(Result.rank), col(OrgUnit.code), col(Award.rule))
     ).all()
     return [
         AwardRow(code, name, group, a.rule, a.kind, a.outcome, person, a.status)

@@ -9,6 +9,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from config.settings import get_settings
 from flows.lookup import actor_for, find_cycle, framework_document
@@ -62,7 +63,7 @@ def read_cycle_inputs(year: int, path: str | None) -> CycleInputs:
 def _store_framework(session: Session, framework: FrameworkDef) -> int:
     """The id of the stored framework; stored now if new. A changed file must carry a new version."""
     row = session.execute(
-        select(Framework).where(Framework.code == framework.code, Framework.version == framework.version)
+        select(Framework).where(col(Framework.code) == framework.code, col(Framework.version) == framework.version)
     ).scalar_one_or_none()
     document = framework_document(framework)
     if row is not None:
@@ -86,7 +87,7 @@ def _store_framework(session: Session, framework: FrameworkDef) -> int:
             sha256=framework.sha256,
             document=document,
         )
-        .returning(Framework.id)
+        .returning(col(Framework.id))
     ).scalar_one()
     rows = []
     position = 0
@@ -135,6 +136,7 @@ def _store_framework(session: Session, framework: FrameworkDef) -> int:
                 )
     defaults = {"evidence_required": True, "method": "judged", "metric": None, "tags": ""}
     session.execute(insert(Criterion), [{**defaults, **r, "framework_id": framework_id} for r in rows])
+    assert framework_id is not None
     return int(framework_id)
 
 
@@ -147,7 +149,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
     calendar = inputs.calendar
     with write_session(engine) as session:
         actor = actor_for(session, params.actor, task="open-cycle")
-        authority = session.execute(select(OrgUnit).where(OrgUnit.code == calendar.authority)).scalar_one_or_none()
+        authority = session.execute(select(OrgUnit).where(col(OrgUnit.code) == calendar.authority)).scalar_one_or_none()
         if authority is None:
             raise UserError(
                 f"{calendar.path}: authority {calendar.authority!r} is not in the organisation: run `cchc org load`"
@@ -156,7 +158,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
             raise UserError(f"only a coordinator or the authority's leadership opens a cycle, not {actor.label()}")
         framework_ids = {group: _store_framework(session, fw) for group, fw in inputs.frameworks.items()}
         cycle = session.execute(
-            select(Cycle).where(Cycle.authority_id == authority.id, Cycle.year == params.year)
+            select(Cycle).where(col(Cycle.authority_id) == authority.id, col(Cycle.year) == params.year)
         ).scalar_one_or_none()
         created = cycle is None
         if cycle is None:
@@ -174,7 +176,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
                     version=1,
                     imported=False,
                 )
-                .returning(Cycle.id)
+                .returning(col(Cycle.id))
             ).scalar_one()
             session.execute(
                 insert(CycleGroup),
@@ -218,22 +220,24 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
         existing = {
             row[0]: row[1]
             for row in session.execute(
-                select(CycleGroup.group_code, CycleGroup.framework_id).where(CycleGroup.cycle_id == cycle.id)
+                select(col(CycleGroup.group_code), col(CycleGroup.framework_id)).where(
+                    col(CycleGroup.cycle_id) == cycle.id
+                )
             )
         }
         if existing != framework_ids:
             raise UserError(f"{calendar.path}: the {params.year} cycle was opened with other frameworks")
         new_units = session.execute(
-            select(OrgUnit.id, OrgUnit.code, OrgUnit.group_code)
+            select(col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.group_code))
             .where(
-                OrgUnit.active.is_(True),  # type: ignore[attr-defined]
-                OrgUnit.parent_id == authority.id,
-                OrgUnit.group_code.is_not(None),  # type: ignore[union-attr]
-                ~select(Assessment.id)
-                .where(Assessment.cycle_id == cycle.id, Assessment.unit_id == OrgUnit.id)
+                col(OrgUnit.active).is_(True),
+                col(OrgUnit.parent_id) == authority.id,
+                col(OrgUnit.group_code).is_not(None),
+                ~select(col(Assessment.id))
+                .where(col(Assessment.cycle_id) == cycle.id, col(Assessment.unit_id) == col(OrgUnit.id))
                 .exists(),
             )
-            .order_by(OrgUnit.code)
+            .order_by(col(OrgUnit.code))
         ).all()
         unknown_groups = sorted({g for _, _, g in new_units if g not in framework_ids})
         if unknown_groups:
@@ -273,7 +277,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
                     for _, code, group in new_units
                 ],
             )
-        total = session.execute(select(Assessment.id).where(Assessment.cycle_id == cycle.id)).all()
+        total = session.execute(select(col(Assessment.id)).where(col(Assessment.cycle_id) == cycle.id)).all()
         return OpenSummary(
             year=params.year,
             created=created,

@@ -188,11 +188,11 @@ def run_demo(url: str) -> None:
         )
     )
     step("31/08/2021: the reporting deadline has passed; appraisal starts")
-    for i, unit in enumerate(LATE):
+    for i, unit_code in enumerate(LATE):
         submit_flow(
             SubmitParams(
                 year=2021,
-                units=[unit],
+                units=[unit_code],
                 database_url=url,
                 actor=COORDINATOR,
                 at=at(f"0{i + 1}/09/2021", "10:00"),
@@ -217,13 +217,13 @@ def run_demo(url: str) -> None:
     step(f"04/09/2021: {OUTSIDE_APPRAISER} (Thanh tra) appraises {', '.join(second.appraised)}")
 
     missing_codes = _missing_evidence(rows)
-    for unit in SUPPLEMENT:
-        codes = missing_codes.get(unit, [])[:3]
+    for unit_code in SUPPLEMENT:
+        codes = missing_codes.get(unit_code, [])[:3]
         change_units(
             url,
             2021,
             "request_supplement",
-            [unit],
+            [unit_code],
             APPRAISER,
             at("05/09/2021"),
             reason="Đề nghị bổ sung tài liệu kiểm chứng",
@@ -271,18 +271,18 @@ def run_demo(url: str) -> None:
                 at("10/09/2021"),
             )
             granted += 1
-    for unit in BREAKTHROUGH:
+    for unit_code in BREAKTHROUGH:
         adjust(
             url,
             2021,
-            unit,
+            unit_code,
             "B2",
             "Mô hình CCHC đột phá được dư luận đánh giá cao",
-            appraiser_of(unit),
+            appraiser_of(unit_code),
             at("10/09/2021"),
         )
-    for unit, item in PENALISED.items():
-        adjust(url, 2021, unit, item, "Theo kết luận kiểm tra CCHC", appraiser_of(unit), at("10/09/2021"))
+    for unit_code, item in PENALISED.items():
+        adjust(url, 2021, unit_code, item, "Theo kết luận kiểm tra CCHC", appraiser_of(unit_code), at("10/09/2021"))
     step(
         f"10/09/2021: bonus B1 (on time, accurate) for {granted} units, B2 for {', '.join(BREAKTHROUGH)}, "
         f"penalties for {', '.join(PENALISED)}"

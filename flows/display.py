@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -30,7 +30,7 @@ def vn_signed(value: Decimal | int | None, places: int = 2) -> str:
         return "—"
     if value == 0:
         return "0" if places == 0 else vn_number(Decimal(0), places)
-    return ("+" if value > 0 else "−") + vn_number(abs(value), places)
+    return ("+" if value > 0 else "−") + vn_number(cast("Decimal | int", abs(value)), places)
 
 
 def local_time(value: datetime | None, with_time: bool = True) -> str:

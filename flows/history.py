@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import insert, select
+from sqlmodel import col
 
 from flows.lookup import actor_for
 from flows.runtime import UserError, engine_for, now
@@ -69,7 +70,7 @@ def import_results(
         units = {
             code: (uid, group, parent)
             for code, uid, group, parent in session.execute(
-                select(OrgUnit.code, OrgUnit.id, OrgUnit.group_code, OrgUnit.parent_id)
+                select(col(OrgUnit.code), col(OrgUnit.id), col(OrgUnit.group_code), col(OrgUnit.parent_id))
             )
         }
         for code in entries:
@@ -79,7 +80,7 @@ def import_results(
             raise SheetError(problems[:50], len(problems))
         authority_id = next(iter({units[c][2] for c in entries}))
         existing = session.execute(
-            select(Cycle).where(Cycle.authority_id == authority_id, Cycle.year == year)
+            select(Cycle).where(col(Cycle.authority_id) == authority_id, col(Cycle.year) == year)
         ).scalar_one_or_none()
         digest = hashlib.sha256(canonical(sorted((k, v[0], v[1]) for k, v in entries.items())).encode()).hexdigest()
         if existing is not None:
@@ -100,7 +101,7 @@ def import_results(
                 config_sha256=digest,
                 version=1,
             )
-            .returning(Cycle.id)
+            .returning(col(Cycle.id))
         ).scalar_one()
         session.execute(
             insert(Assessment),
@@ -121,7 +122,11 @@ def import_results(
             ],
         )
         aids = dict(
-            session.execute(select(Assessment.unit_id, Assessment.id).where(Assessment.cycle_id == cycle_id)).all()
+            session.execute(
+                select(col(Assessment.unit_id), col(Assessment.id)).where(col(Assessment.cycle_id) == cycle_id)
+            )
+            .tuples()
+            .all()
         )
         publication_id = session.execute(
             insert(Publication)
@@ -134,7 +139,7 @@ def import_results(
                 digest=digest,
                 current=True,
             )
-            .returning(Publication.id)
+            .returning(col(Publication.id))
         ).scalar_one()
         by_group: dict[str, list[str]] = {}
         for code in sorted(entries):

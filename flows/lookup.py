@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from flows.runtime import UserError
 from models.framework import FrameworkDef, parse_framework
@@ -15,7 +16,7 @@ from models.text import canonical
 
 
 def find_cycle(session: Session, year: int) -> Cycle:
-    cycles = list(session.execute(select(Cycle).where(Cycle.year == year)).scalars())
+    cycles = list(session.execute(select(Cycle).where(col(Cycle.year) == year)).scalars())
     if not cycles:
         raise UserError(f"there is no {year} cycle: open it with `cchc cycle open --year {year}`")
     if len(cycles) > 1:
@@ -25,9 +26,7 @@ def find_cycle(session: Session, year: int) -> Cycle:
 
 def latest_cycle_year(session: Session) -> int:
     year = (
-        session.execute(
-            select(Cycle.year).where(Cycle.imported.is_(False)).order_by(Cycle.year.desc())  # type: ignore[attr-defined]
-        )
+        session.execute(select(col(Cycle.year)).where(col(Cycle.imported).is_(False)).order_by(col(Cycle.year).desc()))
         .scalars()
         .first()
     )
@@ -63,18 +62,18 @@ def framework_document(framework: FrameworkDef) -> str:
 
 def cycle_deadline(session: Session, cycle: Cycle, phase: str) -> datetime | None:
     return session.execute(
-        select(Deadline.due_at).where(
-            Deadline.cycle_id == cycle.id,
-            Deadline.phase == phase,
-            Deadline.group_code.is_(None),  # type: ignore[union-attr]
-            Deadline.unit_id.is_(None),  # type: ignore[union-attr]
+        select(col(Deadline.due_at)).where(
+            col(Deadline.cycle_id) == cycle.id,
+            col(Deadline.phase) == phase,
+            col(Deadline.group_code).is_(None),
+            col(Deadline.unit_id).is_(None),
         )
     ).scalar_one_or_none()
 
 
 def current_publication(session: Session, cycle: Cycle) -> Publication | None:
     return session.execute(
-        select(Publication).where(Publication.cycle_id == cycle.id, Publication.current.is_(True))  # type: ignore[attr-defined]
+        select(Publication).where(col(Publication.cycle_id) == cycle.id, col(Publication.current).is_(True))
     ).scalar_one_or_none()
 
 
@@ -83,8 +82,8 @@ class Deadlines:
 
     def __init__(self, session: Session, cycle: Cycle, phase: str) -> None:
         rows = session.execute(
-            select(Deadline.due_at, Deadline.group_code, Deadline.unit_id).where(
-                Deadline.cycle_id == cycle.id, Deadline.phase == phase
+            select(col(Deadline.due_at), col(Deadline.group_code), col(Deadline.unit_id)).where(
+                col(Deadline.cycle_id) == cycle.id, col(Deadline.phase) == phase
             )
         ).all()
         self.default: datetime | None = None

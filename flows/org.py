@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from models.audit import EventDraft, append
 from models.org import OrgDef, load_org
@@ -59,7 +61,7 @@ def write_org(session: Session, org: OrgDef, actor: Actor, at: datetime, path: s
             position,
         ):
             session.execute(
-                update(UnitGroup).where(UnitGroup.code == group.code).values(name=group.name, position=position)
+                update(UnitGroup).where(col(UnitGroup.code) == group.code).values(name=group.name, position=position)
             )
 
     units = {u.code: u for u in session.execute(select(OrgUnit)).scalars()}
@@ -82,9 +84,13 @@ def write_org(session: Session, org: OrgDef, actor: Actor, at: datetime, path: s
                 for u in ready
             ],
         )
-        rows = session.execute(
-            select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_([u.code for u in ready]))  # type: ignore[attr-defined]
-        ).all()
+        rows = (
+            session.execute(
+                select(col(OrgUnit.code), col(OrgUnit.id)).where(col(OrgUnit.code).in_([u.code for u in ready]))
+            )
+            .tuples()
+            .all()
+        )
         ids.update(dict(rows))
         summary.units_added += [u.code for u in ready]
         pending = [u for u in pending if u.code not in ids]
@@ -105,26 +111,28 @@ def write_org(session: Session, org: OrgDef, actor: Actor, at: datetime, path: s
             summary.units_changed.append(u.code)
     for change in changes:
         unit_id = change.pop("_id")
-        session.execute(update(OrgUnit).where(OrgUnit.id == unit_id).values(**change))
+        session.execute(update(OrgUnit).where(col(OrgUnit.id) == unit_id).values(**change))
     in_file = {u.code for u in org.units}
     gone = [code for code, row in units.items() if code not in in_file and row.active]
     if gone:
-        session.execute(update(OrgUnit).where(OrgUnit.code.in_(gone)).values(active=False))  # type: ignore[attr-defined]
+        session.execute(update(OrgUnit).where(col(OrgUnit.code).in_(gone)).values(active=False))
         summary.units_deactivated = sorted(gone)
 
     people = {p.code: p for p in session.execute(select(Person)).scalars()}
     roles: dict[int, set[str]] = {}
-    for person_id, role in session.execute(select(PersonRole.person_id, PersonRole.role)):
+    for person_id, role in session.execute(select(col(PersonRole.person_id), col(PersonRole.role))):
         roles.setdefault(person_id, set()).add(role)
     new_people = [p for p in org.people if p.code not in people]
     # Free the e-mails of people who leave or change address first (e-mail is unique).
     for p in org.people:
-        row = people.get(p.code)
-        if row is not None and row.email != p.email:
-            session.execute(update(Person).where(Person.id == row.id).values(email=f"{row.email}#moved{row.id}"))
+        prow = people.get(p.code)
+        if prow is not None and prow.email != p.email:
+            session.execute(
+                update(Person).where(col(Person.id) == prow.id).values(email=f"{prow.email}#moved{prow.id}")
+            )
     gone_people = [code for code, row in people.items() if code not in {p.code for p in org.people} and row.active]
     if gone_people:
-        session.execute(update(Person).where(Person.code.in_(gone_people)).values(active=False))  # type: ignore[attr-defined]
+        session.execute(update(Person).where(col(Person.code).in_(gone_people)).values(active=False))
         summary.people_deactivated = sorted(gone_people)
     if new_people:
         session.execute(
@@ -141,19 +149,22 @@ def write_org(session: Session, org: OrgDef, actor: Actor, at: datetime, path: s
             ],
         )
         summary.people_added = [p.code for p in new_people]
-    person_ids = dict(session.execute(select(Person.code, Person.id)).all())
+    person_ids = cast(
+        "dict[str, int]",  # stored people have ids
+        dict(session.execute(select(col(Person.code), col(Person.id))).tuples().all()),
+    )
     role_rows = []
     for p in org.people:
-        row = people.get(p.code)
+        prow = people.get(p.code)
         pid = person_ids[p.code]
-        if row is not None:
+        if prow is not None:
             wanted = {"full_name": p.name, "email": p.email, "unit_id": ids[p.unit], "active": True}
-            if any(getattr(row, k) != v for k, v in wanted.items()) or roles.get(pid, set()) != set(p.roles):
-                session.execute(update(Person).where(Person.id == pid).values(**wanted))
+            if any(getattr(prow, k) != v for k, v in wanted.items()) or roles.get(pid, set()) != set(p.roles):
+                session.execute(update(Person).where(col(Person.id) == pid).values(**wanted))
                 summary.people_changed.append(p.code)
             else:
                 continue
-        session.execute(delete(PersonRole).where(PersonRole.person_id == pid))
+        session.execute(delete(PersonRole).where(col(PersonRole.person_id) == pid))
         role_rows += [{"person_id": pid, "role": r} for r in sorted(set(p.roles))]
     if role_rows:
         session.execute(insert(PersonRole), role_rows)

@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, task
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from flows.lookup import Deadlines, actor_for, current_publication, stored_framework
 from flows.params import PublishParams
@@ -66,7 +67,7 @@ TOTALS_SQL = text(
 
 def class_bands(session: Session, cycle: Cycle) -> dict[str, tuple[ClassBand, ...]]:
     rows = session.execute(
-        select(CycleGroup.group_code, CycleGroup.framework_id).where(CycleGroup.cycle_id == cycle.id)
+        select(col(CycleGroup.group_code), col(CycleGroup.framework_id)).where(col(CycleGroup.cycle_id) == cycle.id)
     ).all()
     return {group: stored_framework(session, fid).classes for group, fid in rows if fid is not None}
 
@@ -76,16 +77,16 @@ def gather_totals(session: Session, cycle: Cycle) -> list[UnitTotals]:
     two aggregate queries and one of adjustments, whatever the number of units."""
     units = session.execute(
         select(
-            Assessment.id,
-            OrgUnit.id,
-            OrgUnit.code,
-            OrgUnit.name,
-            Assessment.group_code,
-            Assessment.submitted_at,
-            Assessment.framework_id,
+            col(Assessment.id),
+            col(OrgUnit.id),
+            col(OrgUnit.code),
+            col(OrgUnit.name),
+            col(Assessment.group_code),
+            col(Assessment.submitted_at),
+            col(Assessment.framework_id),
         )
-        .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
-        .where(Assessment.cycle_id == cycle.id)
+        .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+        .where(col(Assessment.cycle_id) == cycle.id)
     ).all()
     fields: dict[int, dict[str, tuple[int, int, int]]] = {}
     for aid, field_code, maximum, appraised, self_total in session.execute(TOTALS_SQL, {"cycle": cycle.id}):
@@ -96,9 +97,9 @@ def gather_totals(session: Session, cycle: Cycle) -> list[UnitTotals]:
         )
     granted: dict[int, list[str]] = {}
     for aid, code in session.execute(
-        select(Adjustment.assessment_id, Adjustment.item_code)
-        .join(Assessment, Assessment.id == Adjustment.assessment_id)
-        .where(Assessment.cycle_id == cycle.id, Adjustment.revoked.is_(False))  # type: ignore[attr-defined]
+        select(col(Adjustment.assessment_id), col(Adjustment.item_code))
+        .join(Assessment, col(Assessment.id) == col(Adjustment.assessment_id))
+        .where(col(Assessment.cycle_id) == cycle.id, col(Adjustment.revoked).is_(False))
     ):
         granted.setdefault(aid, []).append(code)
     items = {fid: stored_framework(session, fid).adjustments for fid in {u[6] for u in units if u[6]}}
@@ -129,7 +130,7 @@ def gather_totals(session: Session, cycle: Cycle) -> list[UnitTotals]:
 def previous_results(session: Session, cycle: Cycle) -> dict[str, tuple[Decimal, int]]:
     """Last year's published index and rank of each unit (by unit code), if last year was published."""
     previous = session.execute(
-        select(Cycle).where(Cycle.authority_id == cycle.authority_id, Cycle.year == cycle.year - 1)
+        select(Cycle).where(col(Cycle.authority_id) == cycle.authority_id, col(Cycle.year) == cycle.year - 1)
     ).scalar_one_or_none()
     if previous is None:
         return {}
@@ -137,9 +138,9 @@ def previous_results(session: Session, cycle: Cycle) -> dict[str, tuple[Decimal,
     if publication is None:
         return {}
     rows = session.execute(
-        select(OrgUnit.code, Result.index_pct, Result.rank)
-        .join(OrgUnit, OrgUnit.id == Result.unit_id)
-        .where(Result.publication_id == publication.id)
+        select(col(OrgUnit.code), col(Result.index_pct), col(Result.rank))
+        .join(OrgUnit, col(OrgUnit.id) == col(Result.unit_id))
+        .where(col(Result.publication_id) == publication.id)
     ).all()
     return {code: (index, rank) for code, index, rank in rows}
 
@@ -224,29 +225,37 @@ def _plain(value: Any) -> Any:
 
 def ranking_report(session: Session, cycle: Cycle, version: int | None = None) -> RankingReport:
     """A publication (the current one by default) as a ranking per group with its statistics."""
-    query = select(Publication).where(Publication.cycle_id == cycle.id)
-    query = query.where(Publication.version == version) if version else query.where(Publication.current.is_(True))  # type: ignore[attr-defined]
+    query = select(Publication).where(col(Publication.cycle_id) == cycle.id)
+    query = (
+        query.where(col(Publication.version) == version) if version else query.where(col(Publication.current).is_(True))
+    )
     publication = session.execute(query).scalar_one_or_none()
     if publication is None:
         raise UserError(
             f"the {cycle.year} cycle has {'no version ' + str(version) if version else 'not been published'}"
         )
     rows = session.execute(
-        select(Result, OrgUnit.code, OrgUnit.name)
-        .join(OrgUnit, OrgUnit.id == Result.unit_id)
-        .where(Result.publication_id == publication.id)
+        select(Result, col(OrgUnit.code), col(OrgUnit.name))
+        .join(OrgUnit, col(OrgUnit.id) == col(Result.unit_id))
+        .where(col(Result.publication_id) == publication.id)
     ).all()
     field_rows: dict[int, dict[str, tuple[Decimal, Decimal]]] = {}
-    for fr in session.execute(select(FieldResult).where(FieldResult.publication_id == publication.id)).scalars():
+    for fr in session.execute(select(FieldResult).where(col(FieldResult.publication_id) == publication.id)).scalars():
         field_rows.setdefault(fr.assessment_id, {})[fr.field_code] = (fr.points, fr.max_points)
     bands = class_bands(session, cycle) if not cycle.imported else {}
-    group_rows = session.execute(select(UnitGroup.code, UnitGroup.name).order_by(UnitGroup.position)).all()
+    group_rows = (
+        session.execute(select(col(UnitGroup.code), col(UnitGroup.name)).order_by(col(UnitGroup.position)))
+        .tuples()
+        .all()
+    )
     group_names = dict(group_rows)
     order = [code for code, _ in group_rows]
     frameworks = dict(
         session.execute(
-            select(CycleGroup.group_code, CycleGroup.framework_id).where(CycleGroup.cycle_id == cycle.id)
-        ).all()
+            select(col(CycleGroup.group_code), col(CycleGroup.framework_id)).where(col(CycleGroup.cycle_id) == cycle.id)
+        )
+        .tuples()
+        .all()
     )
     by_group: dict[str, list[UnitOutcome]] = {}
     for result, code, name in rows:
@@ -288,7 +297,7 @@ def ranking_report(session: Session, cycle: Cycle, version: int | None = None) -
         group_bands = bands.get(group) or tuple(
             ClassBand(code=c, name=c, min=Decimal(0)) for c in sorted({m.class_code for m in members})
         )
-        fw = stored_framework(session, frameworks[group]) if frameworks.get(group) else None
+        fw = stored_framework(session, fid) if (fid := frameworks.get(group)) else None
         report.groups.append(
             GroupReport(
                 group=group,
@@ -398,7 +407,7 @@ def _store(
     current: Publication | None,
 ) -> None:
     if current is not None:
-        session.execute(update(Publication).where(Publication.id == current.id).values(current=False))
+        session.execute(update(Publication).where(col(Publication.id) == current.id).values(current=False))
     publication_id = session.execute(
         insert(Publication)
         .values(
@@ -410,10 +419,12 @@ def _store(
             digest=digest,
             current=True,
         )
-        .returning(Publication.id)
+        .returning(col(Publication.id))
     ).scalar_one()
     unit_ids = dict(
-        session.execute(select(Assessment.id, Assessment.unit_id).where(Assessment.cycle_id == cycle.id)).all()
+        session.execute(select(col(Assessment.id), col(Assessment.unit_id)).where(col(Assessment.cycle_id) == cycle.id))
+        .tuples()
+        .all()
     )
     session.execute(
         insert(Result),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
 from prefect import flow, task
-from sqlalchemy import and_, select, text
+from sqlalchemy import Row, and_, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from flows.lookup import Deadlines, actor_for, find_cycle, latest_cycle_year, stored_framework
 from flows.params import ImportParams, SubmitParams
@@ -56,10 +58,17 @@ def sub_slots(session: Session, framework_ids: set[int]) -> dict[int, dict[str, 
     result: dict[int, dict[str, SubSlot]] = {}
     for fid in framework_ids:
         framework = stored_framework(session, fid)
-        ids = dict(
-            session.execute(
-                select(Criterion.code, Criterion.id).where(Criterion.framework_id == fid, Criterion.level == "sub")
-            ).all()
+        ids = cast(
+            "dict[str, int]",  # stored criteria have ids
+            dict(
+                session.execute(
+                    select(col(Criterion.code), col(Criterion.id)).where(
+                        col(Criterion.framework_id) == fid, col(Criterion.level) == "sub"
+                    )
+                )
+                .tuples()
+                .all()
+            ),
         )
         result[fid] = {s.code: SubSlot(ids[s.code], s) for s in framework.subcriteria}
     return result
@@ -68,17 +77,17 @@ def sub_slots(session: Session, framework_ids: set[int]) -> dict[int, dict[str, 
 def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> dict[str, UnitSlot]:
     rows = session.execute(
         select(
-            OrgUnit.code,
-            OrgUnit.name,
-            Assessment.id,
-            Assessment.framework_id,
-            Assessment.state,
-            Assessment.supplement_criteria,
-            Assessment.group_code,
-            Assessment.version,
+            col(OrgUnit.code),
+            col(OrgUnit.name),
+            col(Assessment.id),
+            col(Assessment.framework_id),
+            col(Assessment.state),
+            col(Assessment.supplement_criteria),
+            col(Assessment.group_code),
+            col(Assessment.version),
         )
-        .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
-        .where(Assessment.cycle_id == cycle.id)
+        .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+        .where(col(Assessment.cycle_id) == cycle.id)
     ).all()
     slots: dict[str, UnitSlot] = {}
     for code, name, aid, fid, state, requested, group, version in rows:
@@ -97,7 +106,10 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
     return slots
 
 
-def _stored(points: int | None, na: bool, metric: str | None, evidence: str, note: str) -> tuple[object, ...]:
+_Stored = tuple[int | None, bool, str | None, str, str]  # points (hundredths), n/a, metric, evidence, note
+
+
+def _stored(points: int | None, na: bool, metric: str | None, evidence: str, note: str) -> _Stored:
     return (points, na, metric, evidence, note)
 
 
@@ -171,7 +183,7 @@ def _write_scores(
                     changes[r.code] = [
                         _shown(old[0], old[1], old[2]),
                         _shown(r.points, r.not_applicable, r.metric),
-                    ]  # type: ignore[arg-type]
+                    ]
             if added or changes:
                 events.append(
                     EventDraft(
@@ -204,9 +216,9 @@ def _write_scores(
     )
 
 
-def _existing(session: Session, assessment_ids: list[int]) -> dict[tuple[int, int], tuple[object, ...]]:
+def _existing(session: Session, assessment_ids: list[int]) -> dict[tuple[int, int], _Stored]:
     """The stored self-assessment columns (points in raw hundredths) of some assessments."""
-    rows = (
+    rows: Iterable[Row[Any]] = (
         session.execute(
             text(
                 "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note FROM score "
@@ -297,7 +309,14 @@ def submit(params: SubmitParams) -> MoveSummary:
             with_scores=True,
         )
         summary = _summary("submit", cycle, fired)
-        unit_ids = dict(session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(summary.moved))).all())  # type: ignore[attr-defined]
+        unit_ids = cast(
+            "dict[str, int]",  # stored units have ids
+            dict(
+                session.execute(select(col(OrgUnit.code), col(OrgUnit.id)).where(col(OrgUnit.code).in_(summary.moved)))
+                .tuples()
+                .all()
+            ),
+        )
         summary.late = [
             f.unit_code for f, _ in fired.moved if not is_on_time(at, deadlines.due(unit_ids[f.unit_code], f.group))
         ]
@@ -351,10 +370,12 @@ def _check_criteria(session: Session, cycle: Cycle, units: Sequence[str], criter
     if not criteria:
         return
     rows = session.execute(
-        select(OrgUnit.code, Criterion.code)
-        .join(Assessment, Assessment.unit_id == OrgUnit.id)
-        .join(Criterion, and_(Criterion.framework_id == Assessment.framework_id, Criterion.level == "sub"))
-        .where(Assessment.cycle_id == cycle.id, OrgUnit.code.in_(list(units)))  # type: ignore[attr-defined]
+        select(col(OrgUnit.code), col(Criterion.code))
+        .join(Assessment, col(Assessment.unit_id) == col(OrgUnit.id))
+        .join(
+            Criterion, and_(col(Criterion.framework_id) == col(Assessment.framework_id), col(Criterion.level) == "sub")
+        )
+        .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code).in_(list(units)))
     ).all()
     known: dict[str, set[str]] = {}
     for unit, code in rows:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from flows.lookup import Deadlines, current_publication
 from flows.runtime import engine_for, now
@@ -48,23 +49,35 @@ def cycle_status(database_url: str | None, year: int | None, at: datetime | None
         cycle = _cycle_for(session, year)
         deadlines = dict(
             session.execute(
-                select(Deadline.phase, Deadline.due_at)
+                select(col(Deadline.phase), col(Deadline.due_at))
                 .where(
-                    Deadline.cycle_id == cycle.id,
-                    Deadline.group_code.is_(None),  # type: ignore[union-attr]
-                    Deadline.unit_id.is_(None),  # type: ignore[union-attr]
+                    col(Deadline.cycle_id) == cycle.id,
+                    col(Deadline.group_code).is_(None),
+                    col(Deadline.unit_id).is_(None),
                 )
-                .order_by(Deadline.due_at)
-            ).all()
+                .order_by(col(Deadline.due_at))
+            )
+            .tuples()
+            .all()
         )
         submission = Deadlines(session, cycle, "submission")
         rows = session.execute(
-            select(OrgUnit.id, OrgUnit.code, Assessment.group_code, Assessment.state, Assessment.submitted_at)
-            .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
-            .where(Assessment.cycle_id == cycle.id)
-            .order_by(OrgUnit.code)
+            select(
+                col(OrgUnit.id),
+                col(OrgUnit.code),
+                col(Assessment.group_code),
+                col(Assessment.state),
+                col(Assessment.submitted_at),
+            )
+            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+            .where(col(Assessment.cycle_id) == cycle.id)
+            .order_by(col(OrgUnit.code))
         ).all()
-        groups = dict(session.execute(select(UnitGroup.code, UnitGroup.name).order_by(UnitGroup.position)).all())
+        groups = dict(
+            session.execute(select(col(UnitGroup.code), col(UnitGroup.name)).order_by(col(UnitGroup.position)))
+            .tuples()
+            .all()
+        )
         status = CycleStatus(
             year=cycle.year,
             title=cycle.title,

@@ -11,10 +11,11 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from models.tables import AuditEvent, AuditHead
 from models.text import canonical
@@ -66,10 +67,10 @@ def event_hash(prev_hash: str, seq: int, row: dict[str, Any]) -> str:
 
 
 def _ensure_head(session: Session) -> AuditHead:
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    head = session.execute(select(AuditHead).where(col(AuditHead.id) == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+        head = session.execute(select(AuditHead).where(col(AuditHead.id) == 1)).scalar_one()
     return head
 
 
@@ -102,11 +103,14 @@ def append(session: Session, drafts: Sequence[EventDraft]) -> int:
         rows.append(row)
     for chunk_start in range(0, len(rows), 5000):
         session.execute(insert(AuditEvent), rows[chunk_start : chunk_start + 5000])
-    moved = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1, AuditHead.seq == start_seq, AuditHead.hash == head.hash)
-        .values(seq=seq, hash=prev)
-        .execution_options(synchronize_session=False)
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(AuditHead)
+            .where(col(AuditHead.id) == 1, col(AuditHead.seq) == start_seq, col(AuditHead.hash) == head.hash)
+            .values(seq=seq, hash=prev)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if moved.rowcount != 1:
         raise AuditConflict("the audit trail moved while these events were written; try again")
@@ -124,13 +128,13 @@ class Verification:
 
 
 def _rows(session: Session) -> Iterator[AuditEvent]:
-    result = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000))
+    result = session.execute(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000))
     yield from result.scalars()
 
 
 def verify(session: Session, *, max_problems: int = 20) -> Verification:
     """Recompute the chain from the first event: edits, deletions and insertions are reported by seq."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    head = session.execute(select(AuditHead).where(col(AuditHead.id) == 1)).scalar_one_or_none()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     problems: list[str] = []
     expected_seq, prev, count = 1, GENESIS, 0
@@ -174,10 +178,10 @@ def verify(session: Session, *, max_problems: int = 20) -> Verification:
 
 def timeline(session: Session, unit_code: str, cycle_year: int | None = None) -> list[AuditEvent]:
     """A unit's events, oldest first (optionally of one cycle)."""
-    query = select(AuditEvent).where(AuditEvent.unit_code == unit_code)
+    query = select(AuditEvent).where(col(AuditEvent.unit_code) == unit_code)
     if cycle_year is not None:
-        query = query.where(AuditEvent.cycle_year == cycle_year)
-    return list(session.execute(query.order_by(AuditEvent.seq)).scalars())
+        query = query.where(col(AuditEvent.cycle_year) == cycle_year)
+    return list(session.execute(query.order_by(col(AuditEvent.seq))).scalars())
 
 
 def drafts_for(kind: str, trigger: str, actor: str, at: datetime, items: Iterable[dict[str, Any]]) -> list[EventDraft]:

@@ -112,7 +112,7 @@ def parse_org(data: Any, *, path: str = "<organisation>") -> OrgDef:
             pcode = pentry.get("code", as_code, default=f"?{code}{pi}")
             pentry.where = f"unit {code} › person {pcode}"
             email = pentry.get("email", as_email, default="")
-            roles = tuple(pentry.get("roles", _roles, default=()))
+            roles: tuple[str, ...] = tuple(pentry.get("roles", _roles, default=()))
             if pcode in person_where:
                 pentry.problem(f"duplicate person code (also in {person_where[pcode]})")
             person_where[pcode] = f"unit {code}"

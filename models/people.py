@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from models.tables import OrgUnit, Person, PersonRole
 
@@ -55,8 +56,8 @@ def resolve_actor(session: Session, ident: str) -> Actor:
     person = (
         session.execute(
             select(Person).where(
-                Person.active.is_(True),  # type: ignore[attr-defined]
-                or_(Person.code == ident, func.lower(Person.email) == ident.lower()),
+                col(Person.active).is_(True),
+                or_(col(Person.code) == ident, func.lower(col(Person.email)) == ident.lower()),
             )
         )
         .scalars()
@@ -64,7 +65,7 @@ def resolve_actor(session: Session, ident: str) -> Actor:
     )
     if person is None:
         raise UnknownActor(f"nobody with the code or e-mail {ident!r} (see the organisation file)")
-    roles = session.execute(select(PersonRole.role).where(PersonRole.person_id == person.id)).scalars().all()
+    roles = session.execute(select(col(PersonRole.role)).where(col(PersonRole.person_id) == person.id)).scalars().all()
     units = {u.id: u for u in session.execute(select(OrgUnit)).scalars()}
     chain: list[OrgUnit] = []
     unit = units.get(person.unit_id)

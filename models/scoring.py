@@ -123,7 +123,7 @@ def appraise_sub(
     if sub.measured:
         if not (metric or "").strip():
             return Appraised(ZERO, "no_metric")
-        assert sub.metric is not None
+        assert sub.metric is not None and metric is not None
         return Appraised(measured_points(sub, parse_metric(metric, sub.metric.kind)), "measured")
     if self_points is None:
         return Appraised(ZERO, "unscored")

@@ -6,23 +6,29 @@ JSON documents are text written with `models.jsonutil.canonical`.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import Points, UTCDateTime
 
 
 def _points(nullable: bool = False, default: Decimal | None = None) -> Decimal | None:
-    return Field(default=default, sa_type=Points, nullable=nullable)  # type: ignore[no-any-return]
+    return Field(default=default, sa_type=Points, nullable=nullable)
 
 
 def _when(nullable: bool = True) -> datetime | None:
-    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)  # type: ignore[no-any-return]
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
 
 
 def _text(default: str = "") -> str:
-    return Field(default=default, sa_type=Text, nullable=False)  # type: ignore[no-any-return]
+    return Field(default=default, sa_type=Text, nullable=False)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's SQLAlchemy `Table` (SQLModel sets `__table__` at runtime, untyped)."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
 # --- the organisation ---------------------------------------------------------------------------
@@ -326,4 +332,5 @@ __all__ = [
     "Result",
     "Score",
     "UnitGroup",
+    "table_of",
 ]

@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from models.audit import EventDraft, append
 from models.people import Actor
-from models.tables import Assessment, Criterion, Cycle, Deadline, OrgUnit, Score
+from models.tables import Assessment, Criterion, Cycle, Deadline, OrgUnit, Score, table_of
 from states.assessment import assessment_machine
 from states.cycle import cycle_machine
 from states.guards import AssessmentFacts, Context, CycleFacts
@@ -51,47 +52,53 @@ def load_facts(
     assert cycle.id is not None
     query = (
         select(
-            Assessment.id,
-            Assessment.state,
-            Assessment.version,
-            Assessment.group_code,
-            Assessment.submitted_at,
-            OrgUnit.code,
-            OrgUnit.name,
-            Assessment.framework_id,
+            col(Assessment.id),
+            col(Assessment.state),
+            col(Assessment.version),
+            col(Assessment.group_code),
+            col(Assessment.submitted_at),
+            col(OrgUnit.code),
+            col(OrgUnit.name),
+            col(Assessment.framework_id),
         )
-        .join(OrgUnit, OrgUnit.id == Assessment.unit_id)
-        .where(Assessment.cycle_id == cycle.id)
+        .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+        .where(col(Assessment.cycle_id) == cycle.id)
     )
     if unit_codes is not None:
-        query = query.where(OrgUnit.code.in_(list(unit_codes)))  # type: ignore[attr-defined]
+        query = query.where(col(OrgUnit.code).in_(list(unit_codes)))
     if states is not None:
-        query = query.where(Assessment.state.in_(list(states)))  # type: ignore[attr-defined]
-    rows = session.execute(query.order_by(OrgUnit.code)).all()
+        query = query.where(col(Assessment.state).in_(list(states)))
+    rows = session.execute(query.order_by(col(OrgUnit.code))).all()
     unscored: dict[int, list[str]] = {}
     out_of_range: dict[int, list[str]] = {}
     if with_scores and rows:
-        scope = [Assessment.cycle_id == cycle.id]
+        scope = [col(Assessment.cycle_id) == cycle.id]
         if states is not None:
-            scope.append(Assessment.state.in_(list(states)))  # type: ignore[attr-defined]
+            scope.append(col(Assessment.state).in_(list(states)))
         base = (
-            select(Assessment.id, Criterion.code)
-            .join(Criterion, and_(Criterion.framework_id == Assessment.framework_id, Criterion.level == "sub"))
-            .outerjoin(Score, and_(Score.assessment_id == Assessment.id, Score.criterion_id == Criterion.id))
+            select(col(Assessment.id), col(Criterion.code))
+            .join(
+                Criterion,
+                and_(col(Criterion.framework_id) == col(Assessment.framework_id), col(Criterion.level) == "sub"),
+            )
+            .outerjoin(
+                Score,
+                and_(col(Score.assessment_id) == col(Assessment.id), col(Score.criterion_id) == col(Criterion.id)),
+            )
             .where(*scope)
-            .order_by(Assessment.id, Criterion.position)
+            .order_by(col(Assessment.id), col(Criterion.position))
         )
         missing = base.where(
             or_(
-                Score.assessment_id.is_(None),
-                and_(Score.not_applicable.is_(False), Score.self_points.is_(None)),
-            )  # type: ignore[union-attr,attr-defined]
+                col(Score.assessment_id).is_(None),
+                and_(col(Score.not_applicable).is_(False), col(Score.self_points).is_(None)),
+            )
         )
         for aid, code in session.execute(missing):
             unscored.setdefault(aid, []).append(code)
         bad = base.where(
-            Score.not_applicable.is_(False),  # type: ignore[attr-defined]
-            or_(Score.self_points < 0, Score.self_points > Criterion.max_points),  # type: ignore[operator]
+            col(Score.not_applicable).is_(False),
+            or_(col(Score.self_points) < 0, col(Score.self_points) > col(Criterion.max_points)),
         )
         for aid, code in session.execute(bad):
             out_of_range.setdefault(aid, []).append(code)
@@ -118,15 +125,19 @@ def cycle_facts(session: Session, cycle: Cycle) -> CycleFacts:
     assert cycle.id is not None
     counts = dict(
         session.execute(
-            select(Assessment.state, func.count()).where(Assessment.cycle_id == cycle.id).group_by(Assessment.state)
-        ).all()
+            select(col(Assessment.state), func.count())
+            .where(col(Assessment.cycle_id) == cycle.id)
+            .group_by(col(Assessment.state))
+        )
+        .tuples()
+        .all()
     )
     due = session.execute(
-        select(Deadline.due_at).where(
-            Deadline.cycle_id == cycle.id,
-            Deadline.phase == "submission",
-            Deadline.group_code.is_(None),  # type: ignore[union-attr]
-            Deadline.unit_id.is_(None),  # type: ignore[union-attr]
+        select(col(Deadline.due_at)).where(
+            col(Deadline.cycle_id) == cycle.id,
+            col(Deadline.phase) == "submission",
+            col(Deadline.group_code).is_(None),
+            col(Deadline.unit_id).is_(None),
         )
     ).scalar_one_or_none()
     return CycleFacts(
@@ -166,7 +177,7 @@ def fire_assessments(
             fired.refused.append(refusal)
     if not fired.moved:
         return fired
-    table = Assessment.__table__
+    table = table_of(Assessment)
     extra = dict(values or {})
     stmt = (
         update(table)
@@ -226,7 +237,7 @@ def fire_cycle(
     facts = cycle_facts(session, cycle)
     ctx = Context(actor=actor, at=at, facts=facts, reason=reason)
     new_phase = cycle_machine().fire(trigger, cycle.phase, ctx, subject=f"cycle {cycle.year}")
-    table = Cycle.__table__
+    table = table_of(Cycle)
     result = session.connection().execute(
         update(table)
         .where(table.c.id == cycle.id, table.c.version == cycle.version)
