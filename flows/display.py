@@ -5,40 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from flows.runtime import local_tz
+from config.settings import get_settings
+from models import formats
+from models.formats import vn_number, vn_signed
 
 console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def vn_number(value: Decimal | int | None, places: int = 2) -> str:
-    """94.75 → "94,75" (Vietnamese writing: decimal comma, dot for thousands)."""
-    if value is None:
-        return "—"
-    text = f"{Decimal(value):,.{places}f}"
-    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-
-
-def vn_signed(value: Decimal | int | None, places: int = 2) -> str:
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0" if places == 0 else vn_number(Decimal(0), places)
-    return ("+" if value > 0 else "−") + vn_number(cast("Decimal | int", abs(value)), places)
-
-
 def local_time(value: datetime | None, with_time: bool = True) -> str:
-    """A UTC instant as dd/mm/yyyy HH:MM in Asia/Ho_Chi_Minh (or the configured zone)."""
-    if value is None:
-        return "—"
-    local = value.astimezone(local_tz())
-    return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+    """A UTC instant as dd/mm/yyyy HH:MM in the configured zone (Asia/Ho_Chi_Minh by default)."""
+    return formats.local_time(value, get_settings().timezone, with_time=with_time)
 
 
 def print_json(data: Any) -> None:

@@ -63,9 +63,24 @@ def pg_url() -> Iterator[str]:
 
 
 TABLES = (
-    "award", "field_result", "result", "publication", "adjustment", "score", "assessment", "deadline",
-    "cycle_group", "cycle", "criterion", "framework", "person_role", "person", "unit", "unit_group",
-    "audit_event", "audit_head",
+    "award",
+    "field_result",
+    "result",
+    "publication",
+    "adjustment",
+    "score",
+    "assessment",
+    "deadline",
+    "cycle_group",
+    "cycle",
+    "criterion",
+    "framework",
+    "person_role",
+    "person",
+    "unit",
+    "unit_group",
+    "audit_event",
+    "audit_head",
 )
 
 

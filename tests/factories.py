@@ -92,8 +92,9 @@ def write_rows(path: Path, rows: list[list[str]], header: list[str] | None = Non
 
 def import_rows(url: str, path: Path, rows: list[list[str]], actor: str = COORDINATOR, when: str = "20/08/2021"):  # type: ignore[no-untyped-def]
     write_rows(path, rows)
-    return import_self_assessment_flow(ImportParams(path=str(path), year=2021, database_url=url, actor=actor,
-                                                    at=at(when)))
+    return import_self_assessment_flow(
+        ImportParams(path=str(path), year=2021, database_url=url, actor=actor, at=at(when))
+    )
 
 
 def submitted_2021(url: str, tmp_path: Path, late: tuple[str, ...] = ()) -> OrgDef:
@@ -104,8 +105,7 @@ def submitted_2021(url: str, tmp_path: Path, late: tuple[str, ...] = ()) -> OrgD
     submit_flow(SubmitParams(year=2021, units=on_time, database_url=url, actor=COORDINATOR, at=at("25/08/2021")))
     advance_cycle_flow(AdvanceParams(year=2021, database_url=url, actor=COORDINATOR, at=at("31/08/2021")))
     if late:
-        submit_flow(SubmitParams(year=2021, units=list(late), database_url=url, actor=COORDINATOR,
-                                 at=at("02/09/2021")))
+        submit_flow(SubmitParams(year=2021, units=list(late), database_url=url, actor=COORDINATOR, at=at("02/09/2021")))
     return org
 
 
@@ -113,8 +113,9 @@ def appraised_2021(url: str, tmp_path: Path, late: tuple[str, ...] = ()) -> OrgD
     """Everything appraised (PV01 by the outside appraiser) and no supplement requested."""
     org = submitted_2021(url, tmp_path, late)
     appraise_flow(AppraiseParams(year=2021, database_url=url, actor=APPRAISER, at=at("04/09/2021")))
-    appraise_flow(AppraiseParams(year=2021, units=["PV01"], database_url=url, actor=OUTSIDE_APPRAISER,
-                                 at=at("04/09/2021")))
+    appraise_flow(
+        AppraiseParams(year=2021, units=["PV01"], database_url=url, actor=OUTSIDE_APPRAISER, at=at("04/09/2021"))
+    )
     return org
 
 

@@ -41,8 +41,16 @@ def _appraise(url: str, actor: str = APPRAISER, when: str = "04/09/2021", **kw: 
 
 
 def _payload(url: str, unit: str, trigger: str) -> dict:  # type: ignore[type-arg]
-    return json.loads(str(scalar(url, "SELECT payload FROM audit_event WHERE unit_code = :u AND trigger = :t "
-                                      "ORDER BY seq DESC LIMIT 1", u=unit, t=trigger)))
+    return json.loads(
+        str(
+            scalar(
+                url,
+                "SELECT payload FROM audit_event WHERE unit_code = :u AND trigger = :t ORDER BY seq DESC LIMIT 1",
+                u=unit,
+                t=trigger,
+            )
+        )
+    )
 
 
 def test_a_sub_criterion_without_evidence_is_appraised_zero_and_the_diff_says_why(db_url: str, tmp_path: Path) -> None:
@@ -62,7 +70,9 @@ def test_a_sub_criterion_without_evidence_is_appraised_zero_and_the_diff_says_wh
     assert summary.appraised == ["CAH-CMG"]
     assert scalar(db_url, SCORE.format(col="appraised_points"), unit="CAH-CMG", code="1.1.1") == 0
     assert _payload(db_url, "CAH-CMG", "appraise")["changed"]["1.1.1"] == {
-        "self": "1.00", "appraised": "0.00", "rule": "no_evidence"
+        "self": "1.00",
+        "appraised": "0.00",
+        "rule": "no_evidence",
     }
 
 
@@ -82,7 +92,10 @@ def test_nobody_appraises_their_own_unit(db_url: str, tmp_path: Path) -> None:
     summary = _appraise(db_url)
     assert "PV01" not in summary.appraised and len(summary.appraised) == 43
     assert any("belongs to PV01 and cannot appraise their own unit" in r for r in summary.refused)
-    assert scalar(db_url, "SELECT a.state FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'PV01'") == "submitted"
+    assert (
+        scalar(db_url, "SELECT a.state FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'PV01'")
+        == "submitted"
+    )
     other = _appraise(db_url, actor=OUTSIDE_APPRAISER, units=["PV01"])
     assert other.appraised == ["PV01"]
 
@@ -96,14 +109,24 @@ def test_only_appraisers_appraise(db_url: str, tmp_path: Path) -> None:
 def test_an_appraisers_correction_gives_a_new_version_with_its_diff(db_url: str, tmp_path: Path) -> None:
     appraised_2021(db_url, tmp_path)
     before = scalar(db_url, SCORE.format(col="appraised_points"), unit="CAH-CMG", code="1.1.2")
-    corrections = write_rows(tmp_path / "tham-dinh.csv", [["CAH-CMG", "1.1.2", "0.25", "Chưa đủ tài liệu"]],
-                             header=["unit", "criterion", "score", "note"])
+    corrections = write_rows(
+        tmp_path / "tham-dinh.csv",
+        [["CAH-CMG", "1.1.2", "0.25", "Chưa đủ tài liệu"]],
+        header=["unit", "criterion", "score", "note"],
+    )
     summary = _appraise(db_url, when="06/09/2021", scores_path=str(corrections))
     assert summary.reappraised == ["CAH-CMG"] and summary.changed_scores == 1
     payload = _payload(db_url, "CAH-CMG", "reappraise")
-    assert payload["changed"] == {"1.1.2": {"before": str(from_hundredths(before)), "after": "0.25", "rule": "appraiser"}}
-    assert scalar(db_url, "SELECT appraisal_version FROM assessment a JOIN unit u ON u.id = a.unit_id "
-                          "WHERE u.code = 'CAH-CMG'") == 2
+    assert payload["changed"] == {
+        "1.1.2": {"before": str(from_hundredths(before)), "after": "0.25", "rule": "appraiser"}
+    }
+    assert (
+        scalar(
+            db_url,
+            "SELECT appraisal_version FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'CAH-CMG'",
+        )
+        == 2
+    )
     assert scalar(db_url, "SELECT actor FROM audit_event WHERE trigger = 'reappraise'") == APPRAISER
     # the same file again: nothing more
     again = _appraise(db_url, when="07/09/2021", scores_path=str(corrections))
@@ -113,8 +136,11 @@ def test_an_appraisers_correction_gives_a_new_version_with_its_diff(db_url: str,
 def test_an_appraisers_file_touching_their_own_unit_is_refused_whole(db_url: str, tmp_path: Path) -> None:
     appraised_2021(db_url, tmp_path)
     before = event_count(db_url)
-    corrections = write_rows(tmp_path / "t.csv", [["CAH-CMG", "1.1.2", "0.25", "x"], ["PV01", "1.1.1", "0", "y"]],
-                             header=["unit", "criterion", "score", "note"])
+    corrections = write_rows(
+        tmp_path / "t.csv",
+        [["CAH-CMG", "1.1.2", "0.25", "x"], ["PV01", "1.1.1", "0", "y"]],
+        header=["unit", "criterion", "score", "note"],
+    )
     with pytest.raises(SheetError, match="line 3, column unit: .*cannot appraise their own unit"):
         _appraise(db_url, when="06/09/2021", scores_path=str(corrections))
     assert event_count(db_url) == before
@@ -135,8 +161,16 @@ def test_a_supplement_reopens_only_the_named_criteria_and_is_appraised_again(db_
     _appraise(db_url, units=["CAH-CMG"])
     refused = change_units(db_url, 2021, "request_supplement", ["CAH-CMG"], APPRAISER, at("05/09/2021"))
     assert "a reason (note) is required" in refused.refused[0]
-    change_units(db_url, 2021, "request_supplement", ["CAH-CMG"], APPRAISER, at("05/09/2021"),
-                 reason="Bổ sung tài liệu kiểm chứng tiêu chí 1.1.1", criteria=["1.1.1"])
+    change_units(
+        db_url,
+        2021,
+        "request_supplement",
+        ["CAH-CMG"],
+        APPRAISER,
+        at("05/09/2021"),
+        reason="Bổ sung tài liệu kiểm chứng tiêu chí 1.1.1",
+        criteria=["1.1.1"],
+    )
     with pytest.raises(SheetError, match="may only supplement 1.1.1"):
         import_rows(db_url, tmp_path / "b.csv", [cmg[1]], when="06/09/2021")
     cmg[0][3] = "15/BC-CAH ngày 06/09/2021"
@@ -145,8 +179,9 @@ def test_a_supplement_reopens_only_the_named_criteria_and_is_appraised_again(db_
     summary = _appraise(db_url, units=["CAH-CMG"], when="09/09/2021")
     assert summary.reappraised == ["CAH-CMG"]
     assert _payload(db_url, "CAH-CMG", "reappraise")["changed"]["1.1.1"]["before"] == "0.00"
-    assert scalar(db_url, SCORE.format(col="appraised_points"), unit="CAH-CMG", code="1.1.1") == \
-        scalar(db_url, SCORE.format(col="self_points"), unit="CAH-CMG", code="1.1.1")
+    assert scalar(db_url, SCORE.format(col="appraised_points"), unit="CAH-CMG", code="1.1.1") == scalar(
+        db_url, SCORE.format(col="self_points"), unit="CAH-CMG", code="1.1.1"
+    )
 
 
 def test_the_timeliness_bonus_is_refused_for_a_late_submission(db_url: str, tmp_path: Path) -> None:

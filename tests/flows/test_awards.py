@@ -42,8 +42,9 @@ def _cycle_with_a_weak_and_an_overrated_unit(url: str, tmp_path: Path) -> None:
     submit_flow(SubmitParams(year=2021, units=[], database_url=url, actor=COORDINATOR, at=at("25/08/2021")))
     advance_cycle_flow(AdvanceParams(year=2021, database_url=url, actor=COORDINATOR, at=at("31/08/2021")))
     appraise_flow(AppraiseParams(year=2021, database_url=url, actor=APPRAISER, at=at("04/09/2021")))
-    appraise_flow(AppraiseParams(year=2021, units=["PV01"], database_url=url, actor=OUTSIDE_APPRAISER,
-                                 at=at("04/09/2021")))
+    appraise_flow(
+        AppraiseParams(year=2021, units=["PV01"], database_url=url, actor=OUTSIDE_APPRAISER, at=at("04/09/2021"))
+    )
     change_units(url, 2021, "skip_supplement", [], APPRAISER, at("08/09/2021"), states=["appraised"])
 
 
@@ -57,7 +58,9 @@ def test_awards_follow_the_published_index_and_never_the_self_scores(db_url: str
     _cycle_with_a_weak_and_an_overrated_unit(db_url, tmp_path)
     publish_flow(PublishParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("10/12/2021")))
     # CAH-MDR's self-assessment is excellent; its published index is not (no evidence → 0 at appraisal)
-    self_total = scalar(db_url, "SELECT r.self_total FROM result r JOIN unit u ON u.id = r.unit_id WHERE u.code = 'CAH-MDR'")
+    self_total = scalar(
+        db_url, "SELECT r.self_total FROM result r JOIN unit u ON u.id = r.unit_id WHERE u.code = 'CAH-MDR'"
+    )
     assert int(str(self_total)) >= 9000  # hundredths: a self-total of at least 90 points
     summary = awards_flow(AwardsParams(year=2021, database_url=db_url, actor=DIRECTOR, at=at("10/12/2021")))
     published = {u.unit: u for g in read_ranking(db_url, 2021).groups for u in g.units}
@@ -73,8 +76,14 @@ def test_awards_follow_the_published_index_and_never_the_self_scores(db_url: str
     }
     assert published["PK20"].class_code == "hoan_thanh"
     assert published["CAH-MDR"].class_code == "chua_hoan_thanh"
-    assert scalar(db_url, "SELECT count(*) FROM assessment WHERE state = 'awarded' AND cycle_id = "
-                          "(SELECT id FROM cycle WHERE year = 2021)") == 44
+    assert (
+        scalar(
+            db_url,
+            "SELECT count(*) FROM assessment WHERE state = 'awarded' AND cycle_id = "
+            "(SELECT id FROM cycle WHERE year = 2021)",
+        )
+        == 44
+    )
     assert scalar(db_url, "SELECT phase FROM cycle WHERE year = 2021") == "awards"
 
 

@@ -70,8 +70,11 @@ def test_an_uninitialised_database_says_to_run_init(tmp_path: Path) -> None:
 
 def test_a_broken_organisation_file_names_the_entry(db_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "org.yaml"
-    bad.write_text("code: x\nname: X\ngroups: []\nunits:\n  - code: A\n    name: A\n    kind: authority\n"
-                   "    people:\n      - {code: p, name: P, email: 'p@x.example', roles: [boss]}\n", encoding="utf-8")
+    bad.write_text(
+        "code: x\nname: X\ngroups: []\nunits:\n  - code: A\n    name: A\n    kind: authority\n"
+        "    people:\n      - {code: p, name: P, email: 'p@x.example', roles: [boss]}\n",
+        encoding="utf-8",
+    )
     code, out = cchc(db_url, "org", "load", str(bad))
     assert code == 1 and "unit A › person p: 'roles': unknown role 'boss'" in out
 

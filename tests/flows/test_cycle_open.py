@@ -21,8 +21,14 @@ def test_opening_a_cycle_creates_one_assessment_per_assessed_unit_in_plan(db_url
     assert summary.created and summary.assessments == 44 and len(summary.assessments_added) == 44
     assert scalar(db_url, "SELECT count(*) FROM assessment WHERE state = 'plan'") == 44
     assert scalar(db_url, "SELECT count(*) FROM framework") == 3
-    assert scalar(db_url, "SELECT count(*) FROM criterion c JOIN framework f ON f.id = c.framework_id "
-                          "WHERE f.code = 'cah-2021' AND c.level = 'sub'") == 91
+    assert (
+        scalar(
+            db_url,
+            "SELECT count(*) FROM criterion c JOIN framework f ON f.id = c.framework_id "
+            "WHERE f.code = 'cah-2021' AND c.level = 'sub'",
+        )
+        == 91
+    )
     # the submission deadline "before 31/08/2021" is the start of that day in Asia/Ho_Chi_Minh
     due = scalar(db_url, "SELECT due_at FROM deadline WHERE phase = 'submission'")
     assert str(due).startswith("2021-08-30 17:00")
@@ -42,7 +48,9 @@ def test_a_calendar_edited_after_opening_is_refused(db_url: str, tmp_path: Path)
     from config.settings import get_settings
 
     edited = tmp_path / "2021.yaml"
-    edited.write_text((get_settings().config_dir / "cycles" / "2021.yaml").read_text().replace("31/08/2021", "01/09/2021"))
+    edited.write_text(
+        (get_settings().config_dir / "cycles" / "2021.yaml").read_text().replace("31/08/2021", "01/09/2021")
+    )
     with pytest.raises(UserError, match="already open with a different calendar"):
         open_cycle_flow(OpenCycleParams(year=2021, calendar_path=str(edited), database_url=db_url, actor=COORDINATOR))
 
@@ -50,7 +58,9 @@ def test_a_calendar_edited_after_opening_is_refused(db_url: str, tmp_path: Path)
 def test_a_broken_calendar_is_refused_with_the_entry_named(db_url: str, tmp_path: Path) -> None:
     load_sample_org(db_url)
     bad = tmp_path / "2021.yaml"
-    bad.write_text("year: 2021\nauthority: CAT\ntitle: x\nframeworks: {cah: cah-2021}\ndeadlines: {submision: 31/08/2021}\n")
+    bad.write_text(
+        "year: 2021\nauthority: CAT\ntitle: x\nframeworks: {cah: cah-2021}\ndeadlines: {submision: 31/08/2021}\n"
+    )
     with pytest.raises(DataFileError, match="deadlines: unknown key 'submision'"):
         open_cycle_flow(OpenCycleParams(year=2021, calendar_path=str(bad), database_url=db_url, actor=COORDINATOR))
     assert scalar(db_url, "SELECT count(*) FROM cycle") == 0
@@ -74,8 +84,9 @@ def test_appraisal_cannot_start_before_the_deadline_while_units_have_not_submitt
     open_2021(db_url)
     with pytest.raises(Exception, match="44 units have not submitted"):
         advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("30/08/2021")))
-    summary = advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR,
-                                               at=at("31/08/2021", "00:00")))
+    summary = advance_cycle_flow(
+        AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("31/08/2021", "00:00"))
+    )
     assert (summary.from_phase, summary.to_phase) == ("self_assessment", "appraisal")
 
 

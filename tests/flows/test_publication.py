@@ -45,8 +45,17 @@ def test_the_published_ranking_follows_the_rules_in_every_group(db_url: str, tmp
         assert group.units[0].rank == 1
         for u in group.units:
             assert u.index == index_pct(u.appraised_total, u.bonus, u.penalty, u.applicable_max)
-            expected = "xuat_sac" if u.index >= 95 else "tot" if u.index >= 80 else "kha" if u.index >= 70 else \
-                "hoan_thanh" if u.index >= 50 else "chua_hoan_thanh"
+            expected = (
+                "xuat_sac"
+                if u.index >= 95
+                else "tot"
+                if u.index >= 80
+                else "kha"
+                if u.index >= 70
+                else "hoan_thanh"
+                if u.index >= 50
+                else "chua_hoan_thanh"
+            )
             assert u.class_code == expected
         assert sum(group.stats.by_class.values()) == group.stats.count
         assert group.stats.average == (sum(indexes) / len(indexes)).quantize(Decimal("0.01"))
@@ -82,10 +91,16 @@ def test_a_correction_republishes_a_new_version_and_the_old_one_stays_readable(d
     refused = change_units(db_url, 2021, "reopen", ["CAH-CMG"], DIRECTOR, at("15/12/2021"))
     assert "a reason (note) is required" in refused.refused[0]
     change_units(db_url, 2021, "reopen", ["CAH-CMG"], DIRECTOR, at("15/12/2021"), reason="Khiếu nại điểm 1.1.2")
-    corrections = write_rows(tmp_path / "c.csv", [["CAH-CMG", "1.1.2", "0", "Không có kế hoạch"]],
-                             header=["unit", "criterion", "score", "note"])
-    appraise_flow(AppraiseParams(year=2021, scores_path=str(corrections), database_url=db_url, actor=APPRAISER,
-                                 at=at("16/12/2021")))
+    corrections = write_rows(
+        tmp_path / "c.csv",
+        [["CAH-CMG", "1.1.2", "0", "Không có kế hoạch"]],
+        header=["unit", "criterion", "score", "note"],
+    )
+    appraise_flow(
+        AppraiseParams(
+            year=2021, scores_path=str(corrections), database_url=db_url, actor=APPRAISER, at=at("16/12/2021")
+        )
+    )
     with pytest.raises(UserError, match="a correction republishes with a reason"):
         _publish(db_url, when="17/12/2021")
     summary = _publish(db_url, reason="Điều chỉnh sau khiếu nại", when="17/12/2021")
@@ -108,8 +123,17 @@ def test_a_late_unit_gets_no_timeliness_bonus_even_if_one_was_recorded(db_url: s
     from models.tables import Adjustment
 
     with write_session(get_engine(db_url)) as session:
-        session.execute(insert(Adjustment).values(assessment_id=aid, item_code="B1", kind="bonus",
-                                                  points=Decimal(2), reason="x", actor="x", at=at("08/09/2021")))
+        session.execute(
+            insert(Adjustment).values(
+                assessment_id=aid,
+                item_code="B1",
+                kind="bonus",
+                points=Decimal(2),
+                reason="x",
+                actor="x",
+                at=at("08/09/2021"),
+            )
+        )
     change_units(db_url, 2021, "skip_supplement", [], APPRAISER, at("08/09/2021"), states=["appraised"])
     _publish(db_url)
     units = {u.unit: u for g in read_ranking(db_url, 2021).groups for u in g.units}
@@ -122,21 +146,24 @@ def test_this_year_is_compared_with_last_years_published_results(db_url: str, tm
 
     open_2021(db_url, self_assessment=False)
     import_results(db_url, 2020, get_settings().config_dir / "samples" / "results-2020.csv", COORDINATOR)
-    assert import_results(db_url, 2020, get_settings().config_dir / "samples" / "results-2020.csv",
-                          COORDINATOR).created is False
-    from factories import import_rows, rows_for
+    assert (
+        import_results(db_url, 2020, get_settings().config_dir / "samples" / "results-2020.csv", COORDINATOR).created
+        is False
+    )
+    from factories import OUTSIDE_APPRAISER, import_rows, rows_for, sample_org
+
     from flows.cycle import advance_cycle_flow
     from flows.params import AdvanceParams, SubmitParams
     from flows.selfassessment import submit_flow
-    from factories import sample_org, OUTSIDE_APPRAISER
 
     advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("15/07/2021")))
     import_rows(db_url, tmp_path / "s.csv", rows_for(sample_org()))
     submit_flow(SubmitParams(year=2021, units=[], database_url=db_url, actor=COORDINATOR, at=at("25/08/2021")))
     advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("31/08/2021")))
     appraise_flow(AppraiseParams(year=2021, database_url=db_url, actor=APPRAISER, at=at("04/09/2021")))
-    appraise_flow(AppraiseParams(year=2021, units=["PV01"], database_url=db_url, actor=OUTSIDE_APPRAISER,
-                                 at=at("04/09/2021")))
+    appraise_flow(
+        AppraiseParams(year=2021, units=["PV01"], database_url=db_url, actor=OUTSIDE_APPRAISER, at=at("04/09/2021"))
+    )
     change_units(db_url, 2021, "skip_supplement", [], APPRAISER, at("08/09/2021"), states=["appraised"])
     _publish(db_url)
     cah = next(g for g in read_ranking(db_url, 2021).groups if g.group == "cah")

@@ -15,7 +15,6 @@ from factories import (
     rows_for,
     scalar,
     submitted_2021,
-    write_rows,
 )
 
 from flows.params import ImportParams, SubmitParams
@@ -26,8 +25,9 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def _import(url: str, path: Path, actor: str = COORDINATOR) -> object:
-    return import_self_assessment_flow(ImportParams(path=str(path), year=2021, database_url=url, actor=actor,
-                                                    at=at("20/08/2021")))
+    return import_self_assessment_flow(
+        ImportParams(path=str(path), year=2021, database_url=url, actor=actor, at=at("20/08/2021"))
+    )
 
 
 def test_a_complete_table_is_imported_with_one_event_per_unit(db_url: str, tmp_path: Path) -> None:
@@ -66,8 +66,14 @@ def test_a_comma_decimal_is_accepted(db_url: str, tmp_path: Path) -> None:
     judged = next(r for r in rows if r[2] not in ("", "KAD") and r[1] == "1.1.1")
     judged[2] = "0,5"
     import_rows(db_url, tmp_path / "s.csv", rows)
-    assert scalar(db_url, "SELECT s.self_points FROM score s JOIN criterion c ON c.id = s.criterion_id "
-                          "JOIN framework f ON f.id = c.framework_id WHERE c.code = '1.1.1' AND f.code = 'cah-2021'") == 50
+    assert (
+        scalar(
+            db_url,
+            "SELECT s.self_points FROM score s JOIN criterion c ON c.id = s.criterion_id "
+            "JOIN framework f ON f.id = c.framework_id WHERE c.code = '1.1.1' AND f.code = 'cah-2021'",
+        )
+        == 50
+    )
 
 
 BAD_CELLS = [
@@ -116,8 +122,11 @@ def test_a_measured_sub_criterion_takes_its_score_from_the_metric(db_url: str, t
     postal = next(r for r in rows if r[1] == "3.3.2")  # postal return share, full points at >= 20 %
     postal[2], postal[5] = "", "20/100"
     import_rows(db_url, tmp_path / "s.csv", rows)
-    points = scalar(db_url, "SELECT s.self_points FROM score s JOIN criterion c ON c.id = s.criterion_id "
-                            "WHERE c.code = '3.3.2' AND c.method = 'threshold'")
+    points = scalar(
+        db_url,
+        "SELECT s.self_points FROM score s JOIN criterion c ON c.id = s.criterion_id "
+        "WHERE c.code = '3.3.2' AND c.method = 'threshold'",
+    )
     maximum = scalar(db_url, "SELECT max_points FROM criterion WHERE code = '3.3.2' AND method = 'threshold'")
     assert points == maximum
     postal[2], postal[5] = "1", "19/100"
@@ -168,33 +177,39 @@ def test_only_the_units_people_or_a_coordinator_enter_scores(db_url: str, tmp_pa
 def test_submission_is_refused_while_a_sub_criterion_is_unscored(db_url: str, tmp_path: Path) -> None:
     org = open_2021(db_url)
     import_rows(db_url, tmp_path / "s.csv", rows_for(org, ["CAH-CMG"])[:-2])
-    summary = submit_flow(SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal",
-                                       at=at("25/08/2021")))
+    summary = submit_flow(
+        SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal", at=at("25/08/2021"))
+    )
     assert summary.moved == []
     assert "2 applicable sub-criteria have no self-score: 8.4.2, 8.4.3" in summary.refused[0]
-    assert scalar(db_url, "SELECT state FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'CAH-CMG'") == "self_assess"
+    assert (
+        scalar(db_url, "SELECT state FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'CAH-CMG'")
+        == "self_assess"
+    )
 
 
 def test_a_submission_after_the_deadline_is_marked_late(db_url: str, tmp_path: Path) -> None:
     org = open_2021(db_url)
     import_rows(db_url, tmp_path / "s.csv", rows_for(org, ["CAH-CMG", "CAH-BMT"]))
-    early = submit_flow(SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor=COORDINATOR,
-                                     at=at("30/08/2021", "23:59")))
-    late = submit_flow(SubmitParams(year=2021, units=["CAH-BMT"], database_url=db_url, actor=COORDINATOR,
-                                    at=at("31/08/2021", "00:00")))
+    early = submit_flow(
+        SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor=COORDINATOR, at=at("30/08/2021", "23:59"))
+    )
+    late = submit_flow(
+        SubmitParams(year=2021, units=["CAH-BMT"], database_url=db_url, actor=COORDINATOR, at=at("31/08/2021", "00:00"))
+    )
     assert early.late == [] and late.late == ["CAH-BMT"]
 
 
 def test_a_unit_withdraws_its_submission_only_before_appraisal_starts(db_url: str, tmp_path: Path) -> None:
     org = open_2021(db_url)
     import_rows(db_url, tmp_path / "s.csv", rows_for(org, ["CAH-CMG"]))
-    submit_flow(SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal",
-                             at=at("25/08/2021")))
+    submit_flow(SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal", at=at("25/08/2021")))
     done = change_units(db_url, 2021, "withdraw", ["CAH-CMG"], "cmg.head", at("26/08/2021"), reason="sửa điểm")
     assert done.moved == ["CAH-CMG"]
     with pytest.raises(SheetError, match="is in state 'submitted'"):
-        submit_flow(SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal",
-                                 at=at("27/08/2021")))
+        submit_flow(
+            SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal", at=at("27/08/2021"))
+        )
         import_rows(db_url, tmp_path / "s.csv", rows_for(org, ["CAH-CMG"]))
 
 

@@ -1,0 +1,78 @@
+"""Bulk writes of many rows in the caller's transaction: executemany on SQLite, COPY on PostgreSQL.
+
+Values are passed as plain tuples of database values (points as integer hundredths), so no per-row
+ORM or type processing happens on the hot paths (import, appraisal, publication).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+CHUNK = 20_000
+
+
+def _chunks(rows: Iterable[Sequence[Any]], size: int = CHUNK) -> Iterable[list[Sequence[Any]]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert rows (tuples in `columns` order); returns how many."""
+    count = 0
+    connection = session.connection()
+    if _is_postgres(session):
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    for chunk in _chunks(rows):
+        connection.exec_driver_sql(sql, chunk)
+        count += len(chunk)
+    return count
+
+
+def update_rows(
+    session: Session, table: str, keys: Sequence[str], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """Update `columns` of the rows found by `keys`; each row is (*keys, *columns). Returns how many."""
+    connection = session.connection()
+    count = 0
+    if _is_postgres(session):
+        temp = f"_upd_{table}"
+        all_columns = [*keys, *columns]
+        connection.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS SELECT {', '.join(all_columns)} FROM {table} WITH NO DATA"
+        )
+        connection.exec_driver_sql(f"TRUNCATE {temp}")
+        count = insert_rows(session, temp, all_columns, rows)
+        assignments = ", ".join(f"{c} = u.{c}" for c in columns)
+        matches = " AND ".join(f"t.{k} = u.{k}" for k in keys)
+        connection.exec_driver_sql(f"UPDATE {table} AS t SET {assignments} FROM {temp} AS u WHERE {matches}")
+        connection.exec_driver_sql(f"TRUNCATE {temp}")
+        return count
+    sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
+    for chunk in _chunks(rows):
+        reordered = [(*row[len(keys) :], *row[: len(keys)]) for row in chunk]
+        connection.exec_driver_sql(sql, reordered)
+        count += len(chunk)
+    return count
+
+
+def analyze(session: Session, *tables: str) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk write: without them it assumes empty tables
+    and joins row by row (autovacuum may be off, and runs a minute later at best). SQLite plans well
+    from its indexes alone."""
+    if _is_postgres(session):
+        session.connection().exec_driver_sql(f"ANALYZE {', '.join(tables)}")
