@@ -21,12 +21,13 @@ from flows.params import AppraiseParams
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import _cycle_for, sub_slots
 from models.audit import EventDraft, append
+from models.bulk import update_rows
 from models.db import write_session
 from models.framework import FrameworkDef
 from models.people import Actor
 from models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
 from models.scoring import Appraised, appraise_sub, is_on_time
-from models.tables import Adjustment, Assessment, Criterion, Cycle, OrgUnit, Score, table_of
+from models.tables import Adjustment, Assessment, Cycle, OrgUnit, Score, table_of
 from models.types import from_hundredths, to_hundredths
 from states.assessment import AssessmentState, assessment_machine
 from states.guards import AssessmentFacts, Context
@@ -51,9 +52,9 @@ class AppraiseSummary:
 class _Proposal:
     facts: AssessmentFacts
     trigger: str
-    updates: list[dict[str, int | None]]
     payload: dict[str, Any]
-    total: Decimal = Decimal("0.00")
+    updated: int = 0
+    total: int = 0  # hundredths
 
 
 def _trigger_for(state: str) -> str:
@@ -74,86 +75,81 @@ def _check(facts: AssessmentFacts, actor: Actor, at: datetime) -> str | None:
     return None
 
 
-def _pts(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+SCORES_SQL = (
+    "SELECT s.assessment_id, s.criterion_id, c.code, s.self_points, s.not_applicable, s.evidence, s.metric, "
+    "s.appraiser_points, s.appraised_points FROM score s JOIN criterion c ON c.id = s.criterion_id "
+    "WHERE s.assessment_id IN ({ids}) ORDER BY s.assessment_id, c.position"
+)
+CHUNK_UNITS = 500
 
 
-def propose(
+def appraise_scores(
     session: Session,
-    cycle: Cycle,
     facts: Sequence[AssessmentFacts],
     frameworks: dict[int, FrameworkDef],
-    actor: Actor,
 ) -> list[_Proposal]:
-    """Appraise every applicable sub-criterion of these assessments (pure rules over one query's rows)."""
-    if not facts:
-        return []
-    by_id = {f.assessment_id: f for f in facts}
-    scope = (
-        col(Score.assessment_id).in_(list(by_id)) if len(by_id) <= 500 else col(Assessment.state).in_(list(APPRAISABLE))
-    )
-    rows = session.execute(
-        select(
-            col(Score.assessment_id),
-            col(Score.criterion_id),
-            col(Criterion.code),
-            col(Assessment.framework_id),
-            col(Score.self_points),
-            col(Score.not_applicable),
-            col(Score.evidence),
-            col(Score.metric),
-            col(Score.appraiser_points),
-            col(Score.appraised_points),
-        )
-        .join(Criterion, col(Criterion.id) == col(Score.criterion_id))
-        .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
-        .where(col(Assessment.cycle_id) == cycle.id, scope)
-        .order_by(col(Score.assessment_id), col(Criterion.position))
-    )
-    proposals: dict[int, _Proposal] = {}
-    for aid, cid, code, fid, self_pts, na, evidence, metric, appraiser_pts, stored in rows:
-        f = by_id.get(aid)
-        if f is None:
-            continue
-        proposal = proposals.get(aid)
-        if proposal is None:
-            trigger = _trigger_for(f.state)
-            proposal = proposals[aid] = _Proposal(f, trigger, [], {"changed": {}})
-        sub = frameworks[fid].sub(code)
-        assert sub is not None, f"{code} missing from framework {fid}"
-        result: Appraised = appraise_sub(
-            sub,
-            self_points=self_pts,
-            not_applicable=na,
-            evidence=evidence,
-            metric=metric,
-            appraiser_points=appraiser_pts,
-        )
-        if result.points is not None:
-            proposal.total += result.points
-        if proposal.trigger == "appraise":
-            if result.points != self_pts:
-                proposal.payload["changed"][code] = {
-                    "self": _pts(self_pts),
-                    "appraised": _pts(result.points),
-                    "rule": result.rule,
-                }
-            if result.points != stored:
-                proposal.updates.append({"a": aid, "c": cid, "p": _raw(result.points)})
-        elif result.points != stored:
-            proposal.payload["changed"][code] = {
-                "before": _pts(stored),
-                "after": _pts(result.points),
-                "rule": result.rule,
-            }
-            proposal.updates.append({"a": aid, "c": cid, "p": _raw(result.points)})
-    for f in facts:
-        proposals.setdefault(f.assessment_id, _Proposal(f, _trigger_for(f.state), [], {"changed": {}}))
+    """Appraise every applicable sub-criterion of these assessments by the pure rules, 500 units at a time,
+    writing the scores that change; each proposal says what changed (the payload of its event)."""
+    proposals = {f.assessment_id: _Proposal(f, _trigger_for(f.state), {"changed": {}}) for f in facts}
+    points = _PointsCache()
+    ids = sorted(proposals)
+    connection = session.connection()
+    for start in range(0, len(ids), CHUNK_UNITS):
+        chunk = ids[start : start + CHUNK_UNITS]
+        updates: list[tuple[int, int, int | None]] = []
+        rows = connection.exec_driver_sql(SCORES_SQL.format(ids=",".join(str(int(i)) for i in chunk)))
+        for aid, cid, code, self_raw, na, evidence, metric, appraiser_raw, stored in rows:
+            proposal = proposals[aid]
+            sub = frameworks[proposal.facts.framework_id].sub(code)
+            assert sub is not None, f"{code} missing from framework {proposal.facts.framework_id}"
+            result: Appraised = appraise_sub(
+                sub,
+                self_points=points.decimal(self_raw),
+                not_applicable=bool(na),
+                evidence=evidence,
+                metric=metric,
+                appraiser_points=points.decimal(appraiser_raw),
+            )
+            new = points.raw(result.points)
+            if new is not None:
+                proposal.total += new
+            if new != stored:
+                updates.append((aid, cid, new))
+                proposal.updated += 1
+            if proposal.trigger == "appraise":
+                if new != self_raw:
+                    proposal.payload["changed"][code] = {
+                        "self": _pts(self_raw),
+                        "appraised": _pts(new),
+                        "rule": result.rule,
+                    }
+            elif new != stored:
+                proposal.payload["changed"][code] = {"before": _pts(stored), "after": _pts(new), "rule": result.rule}
+        update_rows(session, "score", ("assessment_id", "criterion_id"), ("appraised_points",), updates)
     return [proposals[f.assessment_id] for f in facts]
 
 
-def _raw(points: Decimal | None) -> int | None:
-    return None if points is None else to_hundredths(points)
+class _PointsCache:
+    """Hundredths ↔ Decimal for the few distinct values a table of scores holds (no per-row arithmetic)."""
+
+    def __init__(self) -> None:
+        self._decimals: dict[int, Decimal] = {}
+
+    def decimal(self, raw: int | None) -> Decimal | None:
+        if raw is None:
+            return None
+        value = self._decimals.get(raw)
+        if value is None:
+            value = self._decimals[raw] = from_hundredths(raw)
+        return value
+
+    @staticmethod
+    def raw(value: Decimal | None) -> int | None:
+        return None if value is None else to_hundredths(value)
+
+
+def _pts(raw: int | None) -> str | None:
+    return None if raw is None else str(from_hundredths(raw))
 
 
 @task(name="appraise")
@@ -186,38 +182,24 @@ def appraise(params: AppraiseParams) -> AppraiseSummary:
         frameworks = {fid: stored_framework(session, fid) for fid in {f.framework_id for f in waiting}}
         if params.scores_path:
             _take_appraiser_scores(session, cycle, Path(params.scores_path), waiting, refusals, frameworks, actor, at)
-        proposals = propose(session, cycle, allowed, frameworks, actor)
+        proposals = appraise_scores(session, allowed, frameworks)
         version_bump = {"appraisal_version": table_of(Assessment).c.appraisal_version + 1, "appraised_at": at}
         first = [p for p in proposals if p.trigger == "appraise"]
-        again = [p for p in proposals if p.trigger == "reappraise" and p.updates]
-        summary.unchanged = [p.facts.unit_code for p in proposals if p.trigger == "reappraise" and not p.updates]
+        again = [p for p in proposals if p.trigger == "reappraise" and p.updated]
+        summary.unchanged = [p.facts.unit_code for p in proposals if p.trigger == "reappraise" and not p.updated]
         for group, trigger in ((first, "appraise"), (again, "reappraise")):
             if not group:
                 continue
-            payloads = {p.facts.assessment_id: {**p.payload, "total": str(p.total)} for p in group}
+            payloads = {p.facts.assessment_id: {**p.payload, "total": _pts(p.total)} for p in group}
             fired = fire_assessments(
                 session, trigger, [p.facts for p in group], actor, at, values=version_bump, payloads=payloads
             )
             assert not fired.refused, fired.refused  # checked above with the same facts
-            updates = [u for p in group for u in p.updates]
-            if updates:
-                table = table_of(Score)
-                stmt = (
-                    update(table)
-                    .where(table.c.assessment_id == bindparam("a"), table.c.criterion_id == bindparam("c"))
-                    .values(appraised_points=bindparam("p"))
-                )
-                for start in range(0, len(updates), 20000):
-                    session.connection().execute(stmt, _as_points(updates[start : start + 20000]))
-            summary.changed_scores += len(updates)
+            summary.changed_scores += sum(p.updated for p in group)
             (summary.appraised if trigger == "appraise" else summary.reappraised).extend(
                 p.facts.unit_code for p in group
             )
         return summary
-
-
-def _as_points(rows: list[dict[str, int | None]]) -> list[dict[str, Any]]:
-    return [{"a": r["a"], "c": r["c"], "p": None if r["p"] is None else from_hundredths(r["p"])} for r in rows]
 
 
 def _take_appraiser_scores(

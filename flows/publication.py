@@ -21,6 +21,7 @@ from flows.params import PublishParams
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
+from models.bulk import insert_rows
 from models.db import read_session, write_session
 from models.framework import ClassBand
 from models.scoring import (
@@ -45,7 +46,7 @@ from models.tables import (
     UnitGroup,
 )
 from models.text import canonical
-from models.types import from_hundredths
+from models.types import from_hundredths, to_hundredths
 from states.assessment import AssessmentState
 from states.machine import TransitionNotAllowed
 from states.workflow import fire_assessments, fire_cycle, load_facts
@@ -395,6 +396,25 @@ def publish(params: PublishParams) -> PublishSummary:
         return PublishSummary(cycle.year, version, new_version, digest, [f.unit_code for f, _ in fired.moved])
 
 
+RESULT_COLUMNS = (
+    "publication_id",
+    "assessment_id",
+    "unit_id",
+    "group_code",
+    "self_total",
+    "appraised_total",
+    "bonus",
+    "penalty",
+    "applicable_max",
+    "index_pct",
+    "class_code",
+    "rank",
+    "on_time",
+    "prev_index_pct",
+    "prev_rank",
+)
+
+
 def _store(
     session: Session,
     cycle: Cycle,
@@ -426,43 +446,45 @@ def _store(
         .tuples()
         .all()
     )
-    session.execute(
-        insert(Result),
-        [
-            {
-                "publication_id": publication_id,
-                "assessment_id": o.totals.assessment_id,
-                "unit_id": unit_ids[o.totals.assessment_id],
-                "group_code": o.totals.group,
-                "self_total": o.totals.self_total,
-                "appraised_total": o.totals.appraised_total,
-                "bonus": o.totals.bonus,
-                "penalty": o.totals.penalty,
-                "applicable_max": o.totals.applicable_max,
-                "index_pct": o.index,
-                "class_code": o.class_code,
-                "rank": o.rank,
-                "on_time": o.totals.on_time,
-                "prev_index_pct": o.prev_index,
-                "prev_rank": o.prev_rank,
-            }
+
+    def raw(value: Decimal | None) -> int | None:
+        return None if value is None else to_hundredths(value)
+
+    insert_rows(
+        session,
+        "result",
+        RESULT_COLUMNS,
+        (
+            (
+                publication_id,
+                o.totals.assessment_id,
+                unit_ids[o.totals.assessment_id],
+                o.totals.group,
+                raw(o.totals.self_total),
+                raw(o.totals.appraised_total),
+                raw(o.totals.bonus),
+                raw(o.totals.penalty),
+                raw(o.totals.applicable_max),
+                raw(o.index),
+                o.class_code,
+                o.rank,
+                o.totals.on_time,
+                raw(o.prev_index),
+                o.prev_rank,
+            )
             for o in results
-        ],
+        ),
     )
-    field_rows = [
-        {
-            "publication_id": publication_id,
-            "assessment_id": o.totals.assessment_id,
-            "field_code": code,
-            "points": points,
-            "max_points": maximum,
-            "pct": pct(points, maximum),
-        }
-        for o in results
-        for code, (points, maximum) in o.totals.fields.items()
-    ]
-    for start in range(0, len(field_rows), 20000):
-        session.execute(insert(FieldResult), field_rows[start : start + 20000])
+    insert_rows(
+        session,
+        "field_result",
+        ("publication_id", "assessment_id", "field_code", "points", "max_points", "pct"),
+        (
+            (publication_id, o.totals.assessment_id, code, raw(points), raw(maximum), raw(pct(points, maximum)))
+            for o in results
+            for code, (points, maximum) in o.totals.fields.items()
+        ),
+    )
     append(
         session,
         [

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from prefect import flow, task
-from sqlalchemy import Row, and_, select, text
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -18,9 +18,10 @@ from flows.lookup import Deadlines, actor_for, find_cycle, latest_cycle_year, st
 from flows.params import ImportParams, SubmitParams
 from flows.runtime import UserError, engine_for, now
 from models.audit import EventDraft, append
+from models.bulk import analyze, insert_rows, update_rows
 from models.db import write_session
 from models.people import Actor
-from models.scoresheet import ScoreRow, SheetError, SubSlot, UnitSlot, read_self_assessment
+from models.scoresheet import ScoreRow, Sheet, SheetError, SubSlot, UnitSlot, iter_self_assessment
 from models.scoring import is_on_time
 from models.tables import Assessment, Criterion, Cycle, OrgUnit
 from models.types import from_hundredths
@@ -29,14 +30,6 @@ from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinato
 from states.workflow import Fired, fire_assessments, load_facts
 
 S = AssessmentState
-
-UPSERT_SCORE = text(
-    "INSERT INTO score (assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note, "
-    "appraisal_note) VALUES (:a, :c, :p, :na, :m, :e, :n, '') "
-    "ON CONFLICT (assessment_id, criterion_id) DO UPDATE SET self_points = excluded.self_points, "
-    "not_applicable = excluded.not_applicable, metric = excluded.metric, evidence = excluded.evidence, "
-    "note = excluded.note"
-)
 
 
 @dataclass
@@ -109,10 +102,6 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
 _Stored = tuple[int | None, bool, str | None, str, str]  # points (hundredths), n/a, metric, evidence, note
 
 
-def _stored(points: int | None, na: bool, metric: str | None, evidence: str, note: str) -> _Stored:
-    return (points, na, metric, evidence, note)
-
-
 def _shown(points: int | None, na: bool, metric: str | None) -> str:
     if na:
         return "KAD"
@@ -120,10 +109,22 @@ def _shown(points: int | None, na: bool, metric: str | None) -> str:
     return f"{value} ({metric})" if metric else value
 
 
+@dataclass
+class _UnitLog:
+    rows: int = 0
+    added: int = 0
+    changes: dict[str, list[str]] = field(default_factory=dict)
+
+
+SCORE_COLUMNS = ("assessment_id", "criterion_id", "self_points", "not_applicable", "metric", "evidence", "note")
+CHUNK_ROWS = 20_000
+
+
 @task(name="import-self-assessment")
 def import_self_assessment(params: ImportParams) -> ImportSummary:
-    """Check the whole table, then write the changed scores and one audit event per changed unit, in one
-    transaction. A table with any problem writes nothing."""
+    """Check the whole table and write the changed scores with one audit event per changed unit, in one
+    transaction. Rows are written in chunks while the file is read; the first problem stops the writing
+    and, at the end, rolls everything back: a table with any problem writes nothing."""
     engine = engine_for(params.database_url)
     at = params.at or now()
     path = Path(params.path)
@@ -132,101 +133,89 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
         actor = actor_for(session, params.actor)
         units = _unit_slots(session, cycle, actor, at)
         subs = sub_slots(session, {u.framework_id for u in units.values()})
-        sheet = read_self_assessment(path, units, subs)
+        sheet = Sheet()
+        logs: dict[str, _UnitLog] = {}
+        buffer: list[ScoreRow] = []
+        changed = total = 0
+        for row in iter_self_assessment(path, units, subs, sheet):
+            total += 1
+            if sheet.problem_count:
+                continue  # keep checking, to report every problem; nothing more is written
+            buffer.append(row)
+            if len(buffer) >= CHUNK_ROWS:
+                changed += _write_chunk(session, buffer, logs)
+                buffer = []
         if sheet.problem_count:
             raise SheetError(sheet.problems, sheet.problem_count)
+        changed += _write_chunk(session, buffer, logs)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return _write_scores(session, cycle, sheet.rows, actor, at, path.name, digest)
+        events = [
+            EventDraft(
+                kind="score",
+                trigger="self_assessment_import",
+                actor=actor.code,
+                at=at,
+                cycle_year=cycle.year,
+                unit_code=unit,
+                reason=path.name,
+                payload={
+                    "source": path.name,
+                    "sha256": digest,
+                    "rows": log.rows,
+                    "added": log.added,
+                    **({"changed": log.changes} if log.changes else {}),
+                },
+            )
+            for unit, log in sorted(logs.items())
+            if log.added or log.changes
+        ]
+        append(session, events)
+        if changed:
+            analyze(session, "score")
+        return ImportSummary(
+            path=path.name,
+            sha256=digest,
+            rows=total,
+            units=len(logs),
+            changed_rows=changed,
+            changed_units=[e.unit_code or "" for e in events],
+        )
 
 
-def _write_scores(
-    session: Session,
-    cycle: Cycle,
-    rows: Sequence[ScoreRow],
-    actor: Actor,
-    at: datetime,
-    source: str,
-    digest: str,
-) -> ImportSummary:
-    by_unit: dict[str, list[ScoreRow]] = {}
-    for row in rows:
-        by_unit.setdefault(row.unit, []).append(row)
-    changed_params: list[dict[str, object]] = []
-    events: list[EventDraft] = []
-    unit_codes = sorted(by_unit)
-    for start in range(0, len(unit_codes), 500):
-        chunk = unit_codes[start : start + 500]
-        ids = [by_unit[u][0].assessment_id for u in chunk]
-        existing = _existing(session, ids)
-        for unit in chunk:
-            changes: dict[str, list[str]] = {}
-            added = 0
-            for r in by_unit[unit]:
-                new = _stored(r.points, r.not_applicable, r.metric, r.evidence, r.note)
-                old = existing.get((r.assessment_id, r.criterion_id))
-                if old == new:
-                    continue
-                changed_params.append(
-                    {
-                        "a": r.assessment_id,
-                        "c": r.criterion_id,
-                        "p": r.points,
-                        "na": r.not_applicable,
-                        "m": r.metric,
-                        "e": r.evidence,
-                        "n": r.note,
-                    }
-                )
-                if old is None:
-                    added += 1
-                else:
-                    changes[r.code] = [
-                        _shown(old[0], old[1], old[2]),
-                        _shown(r.points, r.not_applicable, r.metric),
-                    ]
-            if added or changes:
-                events.append(
-                    EventDraft(
-                        kind="score",
-                        trigger="self_assessment_import",
-                        actor=actor.code,
-                        at=at,
-                        cycle_year=cycle.year,
-                        unit_code=unit,
-                        reason=f"{source}",
-                        payload={
-                            "source": source,
-                            "sha256": digest,
-                            "rows": len(by_unit[unit]),
-                            "added": added,
-                            **({"changed": changes} if changes else {}),
-                        },
-                    )
-                )
-    for start in range(0, len(changed_params), 20000):
-        session.execute(UPSERT_SCORE, changed_params[start : start + 20000])
-    append(session, events)
-    return ImportSummary(
-        path=source,
-        sha256=digest,
-        rows=len(rows),
-        units=len(by_unit),
-        changed_rows=len(changed_params),
-        changed_units=[e.unit_code or "" for e in events],
-    )
+def _write_chunk(session: Session, rows: Sequence[ScoreRow], logs: dict[str, _UnitLog]) -> int:
+    """Insert the new rows and update the changed ones of a chunk; record what changed per unit."""
+    if not rows:
+        return 0
+    existing = _existing(session, sorted({r.assessment_id for r in rows}))
+    new_rows: list[tuple[object, ...]] = []
+    changed_rows: list[tuple[object, ...]] = []
+    for r in rows:
+        log = logs.get(r.unit)
+        if log is None:
+            log = logs[r.unit] = _UnitLog()
+        log.rows += 1
+        values = (r.points, r.not_applicable, r.metric, r.evidence, r.note)
+        old = existing.get((r.assessment_id, r.criterion_id))
+        if old == values:
+            continue
+        if old is None:
+            new_rows.append((r.assessment_id, r.criterion_id, *values, ""))
+            log.added += 1
+        else:
+            changed_rows.append((r.assessment_id, r.criterion_id, *values))
+            log.changes[r.code] = [_shown(old[0], old[1], old[2]), _shown(r.points, r.not_applicable, r.metric)]
+    insert_rows(session, "score", (*SCORE_COLUMNS, "appraisal_note"), new_rows)
+    update_rows(session, "score", SCORE_COLUMNS[:2], SCORE_COLUMNS[2:], changed_rows)
+    return len(new_rows) + len(changed_rows)
 
 
 def _existing(session: Session, assessment_ids: list[int]) -> dict[tuple[int, int], _Stored]:
     """The stored self-assessment columns (points in raw hundredths) of some assessments."""
-    rows: Iterable[Row[Any]] = (
-        session.execute(
-            text(
-                "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note FROM score "
-                f"WHERE assessment_id IN ({','.join(str(int(i)) for i in assessment_ids)})"
-            )
-        )
-        if assessment_ids
-        else []
+    if not assessment_ids:
+        return {}
+    rows = session.connection().exec_driver_sql(
+        "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note FROM score "
+        f"WHERE assessment_id IN ({','.join(str(int(i)) for i in assessment_ids)})"
     )
     return {(a, c): (p, bool(na), m, e, n) for a, c, p, na, m, e, n in rows}
 

@@ -6,6 +6,7 @@ ORM or type processing happens on the hot paths (import, appraisal, publication)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -50,17 +51,17 @@ def update_rows(
     connection = session.connection()
     count = 0
     if _is_postgres(session):
-        temp = f"_upd_{table}"
+        temp = f"_upd_{table}_{uuid.uuid4().hex[:12]}"
         all_columns = [*keys, *columns]
         connection.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS SELECT {', '.join(all_columns)} FROM {table} WITH NO DATA"
+            f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(all_columns)} FROM {table} WITH NO DATA"
         )
-        connection.exec_driver_sql(f"TRUNCATE {temp}")
         count = insert_rows(session, temp, all_columns, rows)
-        assignments = ", ".join(f"{c} = u.{c}" for c in columns)
-        matches = " AND ".join(f"t.{k} = u.{k}" for k in keys)
-        connection.exec_driver_sql(f"UPDATE {table} AS t SET {assignments} FROM {temp} AS u WHERE {matches}")
-        connection.exec_driver_sql(f"TRUNCATE {temp}")
+        if count:
+            assignments = ", ".join(f"{c} = u.{c}" for c in columns)
+            matches = " AND ".join(f"t.{k} = u.{k}" for k in keys)
+            connection.exec_driver_sql(f"UPDATE {table} AS t SET {assignments} FROM {temp} AS u WHERE {matches}")
+        connection.exec_driver_sql(f"DROP TABLE {temp}")
         return count
     sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
     for chunk in _chunks(rows):

@@ -66,12 +66,11 @@ def resolve_actor(session: Session, ident: str) -> Actor:
     if person is None:
         raise UnknownActor(f"nobody with the code or e-mail {ident!r} (see the organisation file)")
     roles = session.execute(select(col(PersonRole.role)).where(col(PersonRole.person_id) == person.id)).scalars().all()
-    units = {u.id: u for u in session.execute(select(OrgUnit)).scalars()}
     chain: list[OrgUnit] = []
-    unit = units.get(person.unit_id)
-    while unit is not None:
+    unit = session.get(OrgUnit, person.unit_id)
+    while unit is not None and len(chain) < 64:  # the person's own chain of parents, not the whole tree
         chain.append(unit)
-        unit = units.get(unit.parent_id) if unit.parent_id is not None else None
+        unit = session.get(OrgUnit, unit.parent_id) if unit.parent_id is not None else None
     return Actor(
         code=person.code,
         name=person.full_name,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from models.types import to_hundredths
 
 NOT_APPLICABLE = {"kad", "n/a", "na", "không áp dụng", "khong ap dung", "not applicable"}
 MAX_PROBLEMS = 50
+CENT = Decimal("0.01")
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "unit": ("unit", "đơn vị", "don vi", "mã đơn vị"),
@@ -61,7 +63,7 @@ class SubSlot:
     sub: SubCriterion
 
 
-@dataclass
+@dataclass(slots=True)
 class ScoreRow:
     assessment_id: int
     criterion_id: int
@@ -72,11 +74,12 @@ class ScoreRow:
     metric: str | None
     evidence: str
     note: str
-    where: str
+    line: int
 
 
 @dataclass
 class Sheet:
+    name: str = ""
     rows: list[ScoreRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
@@ -86,9 +89,12 @@ class Sheet:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(message)
 
+    def at(self, line: int, column: str | None = None) -> str:
+        return f"{self.name} line {line}" + (f", column {column}" if column else "")
+
 
 def open_table(path: Path) -> tuple[list[str], Any]:
-    """The header and the rows of a CSV file (UTF-8, comma or semicolon separated)."""
+    """The header and the rows of a CSV file (UTF-8, comma or semicolon separated), NFC throughout."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -102,6 +108,8 @@ def open_table(path: Path) -> tuple[list[str], Any]:
         raise SheetError([f"{path} line {line}: is not UTF-8 text (save the sheet as 'CSV UTF-8')"]) from None
     if "\x00" in text:
         raise SheetError([f"{path}: is not a CSV text file"])
+    # One NFC pass over the whole text equals NFC per cell: separators and line breaks never combine.
+    text = unicodedata.normalize("NFC", text)
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -135,85 +143,97 @@ def map_columns(path: Path, header: list[str], required: tuple[str, ...], option
     return columns
 
 
+def iter_self_assessment(
+    path: Path,
+    units: Mapping[str, UnitSlot],
+    subs: Mapping[int, Mapping[str, SubSlot]],
+    sheet: Sheet,
+) -> Iterator[ScoreRow]:
+    """The good rows of a self-assessment CSV (unit, criterion, score, evidence, note[, metric]), as they
+    are read; every problem is recorded in `sheet`. The caller writes nothing if any problem is found."""
+    header, reader = open_table(path)
+    cols = map_columns(path, header, ("unit", "criterion", "score"), ("evidence", "note", "metric"))
+    sheet.name = path.name
+    iu, ic, isc = cols["unit"], cols["criterion"], cols["score"]
+    ie, inote, im = cols.get("evidence"), cols.get("note"), cols.get("metric")
+    width = max(cols.values()) + 1
+    seen: set[int] = set()
+    empty = True
+    try:
+        for record in reader:
+            if len(record) < width:
+                if not any(cell.strip() for cell in record):
+                    continue
+                record = record + [""] * (width - len(record))
+            line = reader.line_num
+            unit_code, code = record[iu].strip(), record[ic].strip()
+            if not unit_code and not code and not any(cell.strip() for cell in record):
+                continue
+            empty = False
+            slot = units.get(unit_code)
+            if slot is None:
+                sheet.problem(
+                    f"{sheet.at(line, 'unit')}: {unit_code!r} is not a unit of this cycle"
+                    if unit_code
+                    else f"{sheet.at(line, 'unit')}: is empty"
+                )
+                continue
+            if slot.refusal:
+                sheet.problem(f"{sheet.at(line, 'unit')}: {slot.refusal}")
+                continue
+            sub_slot = subs[slot.framework_id].get(code)
+            if sub_slot is None:
+                sheet.problem(
+                    f"{sheet.at(line, 'criterion')}: {code!r} is not a sub-criterion of {unit_code}'s framework"
+                    if code
+                    else f"{sheet.at(line, 'criterion')}: is empty"
+                )
+                continue
+            if slot.open_criteria is not None and code not in slot.open_criteria:
+                sheet.problem(
+                    f"{sheet.at(line, 'criterion')}: {unit_code} may only supplement "
+                    f"{', '.join(sorted(slot.open_criteria))} now (the appraiser's request)"
+                )
+                continue
+            key = (slot.assessment_id << 32) | sub_slot.criterion_id
+            if key in seen:
+                sheet.problem(f"{sheet.at(line)}: {unit_code} {code} appears a second time")
+                continue
+            seen.add(key)
+            row = _score_row(
+                sheet,
+                line,
+                slot,
+                sub_slot,
+                unit_code,
+                code,
+                record[isc].strip(),
+                record[im].strip() if im is not None else "",
+                " ".join(record[ie].split()) if ie is not None else "",
+                record[inote].strip() if inote is not None else "",
+            )
+            if row is not None:
+                yield row
+    except csv.Error as exc:
+        sheet.problem(f"{sheet.at(reader.line_num)}: {exc}")
+    if empty and not sheet.problem_count:
+        sheet.problem(f"{sheet.name}: has a header but no rows")
+
+
 def read_self_assessment(
     path: Path,
     units: Mapping[str, UnitSlot],
     subs: Mapping[int, Mapping[str, SubSlot]],
 ) -> Sheet:
-    """Parse and check a self-assessment CSV (unit, criterion, score, evidence, note[, metric])."""
-    header, reader = open_table(path)
-    cols = map_columns(path, header, ("unit", "criterion", "score"), ("evidence", "note", "metric"))
+    """Parse and check a whole self-assessment CSV into memory (rows and problems)."""
     sheet = Sheet()
-    seen: set[tuple[int, int]] = set()
-    width = max(cols.values()) + 1
-    name = path.name
-    try:
-        for record in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(record) < width:
-                record = record + [""] * (width - len(record))
-
-            def cell(column: str, record: list[str] = record) -> str:
-                return nfc(record[cols[column]]) if column in cols else ""
-
-            where = f"{name} line {line}"
-            unit_code, code = cell("unit"), cell("criterion")
-            slot = units.get(unit_code)
-            if slot is None:
-                sheet.problem(
-                    f"{where}, column unit: {unit_code!r} is not a unit of this cycle"
-                    if unit_code
-                    else f"{where}, column unit: is empty"
-                )
-                continue
-            if slot.refusal:
-                sheet.problem(f"{where}, column unit: {slot.refusal}")
-                continue
-            sub_slot = subs[slot.framework_id].get(code)
-            if sub_slot is None:
-                sheet.problem(
-                    f"{where}, column criterion: {code!r} is not a sub-criterion of {unit_code}'s framework"
-                    if code
-                    else f"{where}, column criterion: is empty"
-                )
-                continue
-            if slot.open_criteria is not None and code not in slot.open_criteria:
-                sheet.problem(
-                    f"{where}, column criterion: {unit_code} may only supplement "
-                    f"{', '.join(sorted(slot.open_criteria))} now (the appraiser's request)"
-                )
-                continue
-            key = (slot.assessment_id, sub_slot.criterion_id)
-            if key in seen:
-                sheet.problem(f"{where}: {unit_code} {code} appears a second time")
-                continue
-            seen.add(key)
-            row = _score_row(
-                sheet,
-                where,
-                slot,
-                sub_slot,
-                unit_code,
-                code,
-                cell("score"),
-                cell("metric"),
-                " ".join(cell("evidence").split()),
-                cell("note"),
-            )
-            if row is not None:
-                sheet.rows.append(row)
-    except csv.Error as exc:
-        sheet.problem(f"{name} line {reader.line_num}: {exc}")
-    if not sheet.rows and not sheet.problem_count:
-        sheet.problem(f"{name}: has a header but no rows")
+    sheet.rows = list(iter_self_assessment(path, units, subs, sheet))
     return sheet
 
 
 def _score_row(
     sheet: Sheet,
-    where: str,
+    line: int,
     slot: UnitSlot,
     sub_slot: SubSlot,
     unit_code: str,
@@ -226,34 +246,26 @@ def _score_row(
     sub = sub_slot.sub
     if score_text.lower() in NOT_APPLICABLE:
         if not note:
-            sheet.problem(f"{where}, column note: {code} is marked not applicable; say why in the note (Ghi chú)")
+            sheet.problem(f"{sheet.at(line, 'note')}: {code} is marked not applicable; say why in the note (Ghi chú)")
             return None
         return ScoreRow(
-            slot.assessment_id,
-            sub_slot.criterion_id,
-            unit_code,
-            code,
-            None,
-            True,
-            None,
-            evidence,
-            note,
-            where,
+            slot.assessment_id, sub_slot.criterion_id, unit_code, code, None, True, None, evidence, note, line
         )
     points: Decimal | None = None
     metric: str | None = None
     if sub.measured:
         assert sub.metric is not None
         if not metric_text:
+            example = "45/200" if sub.metric.kind == "ratio" else "3"
             sheet.problem(
-                f"{where}, column metric: {code} is measured ({sub.metric.label or sub.metric.kind}); "
-                f"give the figure, e.g. {'45/200' if sub.metric.kind == 'ratio' else '3'}"
+                f"{sheet.at(line, 'metric')}: {code} is measured ({sub.metric.label or sub.metric.kind}); "
+                f"give the figure, e.g. {example}"
             )
             return None
         try:
             value = parse_metric(metric_text, sub.metric.kind)
         except ValueError as exc:
-            sheet.problem(f"{where}, column metric: {exc}")
+            sheet.problem(f"{sheet.at(line, 'metric')}: {exc}")
             return None
         metric = str(value)
         points = measured_points(sub, value)
@@ -261,24 +273,24 @@ def _score_row(
         try:
             declared = parse_decimal(score_text)
         except ValueError:
-            sheet.problem(f"{where}, column score: {score_text!r} is not a number")
+            sheet.problem(f"{sheet.at(line, 'score')}: {score_text!r} is not a number")
             return None
         if declared < 0 or declared > sub.max_points:
-            sheet.problem(f"{where}, column score: {score_text} is outside 0..{sub.max_points} for {code}")
+            sheet.problem(f"{sheet.at(line, 'score')}: {score_text} is outside 0..{sub.max_points} for {code}")
             return None
-        if declared != declared.quantize(Decimal("0.01")):
-            sheet.problem(f"{where}, column score: {score_text} has more than two decimals")
+        if declared != declared.quantize(CENT):
+            sheet.problem(f"{sheet.at(line, 'score')}: {score_text} has more than two decimals")
             return None
         if points is not None and declared != points:
             sheet.problem(
-                f"{where}, column score: {score_text} does not match the metric {metric}, which gives "
+                f"{sheet.at(line, 'score')}: {score_text} does not match the metric {metric}, which gives "
                 f"{points} (leave the score empty for a measured sub-criterion)"
             )
             return None
         points = declared
     if points is None:
         sheet.problem(
-            f"{where}, column score: {code} has no score (write 0..{sub.max_points}, or KAD when it "
+            f"{sheet.at(line, 'score')}: {code} has no score (write 0..{sub.max_points}, or KAD when it "
             "does not apply, with a note)"
         )
         return None
@@ -292,7 +304,7 @@ def _score_row(
         metric,
         evidence,
         note,
-        where,
+        line,
     )
 
 

@@ -345,7 +345,9 @@ def test_the_shared_machine_keeps_no_record_after_moves_and_refusals():
             fire(trigger, state, who=unit_officer("head", "PV11"), reason="")
         except TransitionNotAllowed:
             pass
-    assert machine._machine.models == []
+    # one subject per thread is attached once and reused: the machine never holds a record
+    assert len(machine._machine.models) <= 1
+    assert all(getattr(m, "ctx", None) is None for m in machine._machine.models)
 
 
 # --- the diagram ----------------------------------------------------------------------------------
