@@ -7,7 +7,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import people
 import pytest
+from people import actor, appraiser, coordinator, director
 
 from models.people import Actor, system_actor
 from states.assessment import TRANSITIONS, AssessmentState, assessment_machine
@@ -43,32 +45,8 @@ ILLEGAL = [pair for pair in PAIRS if pair not in LIFECYCLE]
 # --- factories ------------------------------------------------------------------------------------
 
 
-def actor(code: str = "gd", *roles: str, unit: str | None = "CAT", own_units: tuple[str, ...] = ()) -> Actor:
-    return Actor(
-        code=code,
-        name=f"Cán bộ {code}",
-        roles=frozenset(roles),
-        unit_code=unit,
-        own_units=frozenset(own_units),
-        authority_code="CAT",
-    )
-
-
-def director() -> Actor:
-    """The authority's head who is also a coordinator and an appraiser: every 'who' guard lets them through."""
-    return actor("gd", "head", "coordinator", "appraiser")
-
-
-def coordinator() -> Actor:
-    return actor("pv01.coord1", "coordinator", unit="PV01-PCQLKH", own_units=("PV01-PCQLKH", "PV01"))
-
-
-def appraiser(*own_units: str) -> Actor:
-    return actor("pv01.appr1", "appraiser", unit="PV01-PCQLKH", own_units=own_units or ("PV01-PCQLKH", "PV01"))
-
-
 def unit_officer(role: str, unit: str = UNIT) -> Actor:
-    return actor(f"{unit.lower()}.{role}", role, unit=unit, own_units=(unit,))
+    return people.unit_officer(role, unit)
 
 
 def phase_for(trigger: str) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from people import actor, coordinator, director
 
 from models.people import Actor, system_actor
 from states.cycle import NEXT_TRIGGER, TRANSITIONS, CyclePhase, cycle_machine
@@ -34,25 +35,6 @@ ILLEGAL = [pair for pair in PAIRS if pair not in PHASES]
 
 
 # --- factories ------------------------------------------------------------------------------------
-
-
-def actor(code: str, *roles: str, unit: str = "CAT", own_units: tuple[str, ...] = ()) -> Actor:
-    return Actor(
-        code=code,
-        name=f"Cán bộ {code}",
-        roles=frozenset(roles),
-        unit_code=unit,
-        own_units=frozenset(own_units),
-        authority_code="CAT",
-    )
-
-
-def director() -> Actor:
-    return actor("gd", "head", "coordinator", "appraiser")
-
-
-def coordinator() -> Actor:
-    return actor("pv01.coord1", "coordinator", unit="PV01-PCQLKH", own_units=("PV01-PCQLKH", "PV01"))
 
 
 def district_head() -> Actor:
