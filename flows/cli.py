@@ -568,17 +568,32 @@ def audit_log(
         table.add_column(column)
     for e in entries:
         move = f"{e.from_state or ''} → {e.to_state}" if e.to_state else ""
-        details = e.reason
-        changed = e.payload.get("changed")
-        if isinstance(changed, dict) and changed:
-            details = (details + "; " if details else "") + f"{len(changed)} criteria changed"
+        parts = [e.reason] if e.reason else []
         for key in ("item", "points", "index", "class", "rank", "total", "added"):
             if key in e.payload:
-                details = (details + "; " if details else "") + f"{key} {e.payload[key]}"
+                parts.append(f"{key} {e.payload[key]}")
+        changed = e.payload.get("changed")
+        if isinstance(changed, dict) and changed:
+            parts.append(f"{len(changed)} changed: " + ", ".join(_change(c, v) for c, v in list(changed.items())[:4]))
+            if len(changed) > 4:
+                parts[-1] += ", …"
+        details = "; ".join(parts)
         table.add_row(str(e.seq), local_time(e.at), e.actor, f"{e.kind}: {e.trigger}", move, details)
     console.print(table)
     if not entries:
         console.print("no events")
+
+
+def _change(code: str, value: Any) -> str:
+    """One changed criterion of an event's payload, e.g. "1.1.1 0.50→0.95 (no_evidence)"."""
+    if isinstance(value, list) and len(value) == 2:
+        return f"{code} {value[0]}→{value[1]}"
+    if isinstance(value, dict):
+        before = value.get("before", value.get("self"))
+        after = value.get("after", value.get("appraised"))
+        rule = f" ({value['rule']})" if value.get("rule") else ""
+        return f"{code} {before}→{after}{rule}"
+    return code
 
 
 @audit_app.command("verify")
