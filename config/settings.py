@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config import CONFIG_DIR
@@ -30,6 +31,18 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL server for the test suite (a fresh database is created on it); unset = SQLite only",
     )
+    # E-mail (notifications/): the SMTP server the outbox is delivered to.
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server")
+    smtp_port: int = Field(default=25, description="SMTP port (587 with STARTTLS, 465 with TLS)")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(default="none", description="Connection security")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if the server wants one")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_timeout_s: float = Field(default=30, description="SMTP timeout per operation")
+    mail_from: str = Field(default="CCHC <cchc@localhost>", description="The From of every message")
+    mail_concurrency: int = Field(default=8, ge=1, le=64, description="SMTP connections used at once")
+    mail_max_attempts: int = Field(default=8, ge=1, description="Attempts before a message is dead-lettered")
+    mail_lang: Literal["vi", "en"] = Field(default="vi", description="Language of the messages")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the links in messages")
     # Prefect: defaults that work offline on a laptop (../shared/PLATFORM.md).
     prefect_startup_timeout_s: int = Field(default=120, description="Temporary Prefect server start-up")
     prefect_log_level: str = Field(default="WARNING", description="Prefect's own log level for the CLI")

@@ -140,6 +140,31 @@ def _store_framework(session: Session, framework: FrameworkDef) -> int:
     return int(framework_id)
 
 
+def _overrides(session: Session, calendar: CycleCalendar, cycle_id: int, at: datetime) -> list[dict[str, object]]:
+    """Deadline rows of the calendar's overrides for a group or a unit (unknown codes are refused)."""
+    units = dict(session.execute(select(col(OrgUnit.code), col(OrgUnit.id))).tuples().all())
+    groups = set(calendar.frameworks)
+    rows: list[dict[str, object]] = []
+    for o in calendar.overrides:
+        if o.unit is not None and o.unit not in units:
+            raise UserError(f"{calendar.path}: override for unknown unit {o.unit!r}")
+        if o.group is not None and o.group not in groups:
+            raise UserError(f"{calendar.path}: override for group {o.group!r}, which has no framework in this cycle")
+        rows.append(
+            {
+                "cycle_id": cycle_id,
+                "phase": o.phase,
+                "due_at": o.due_at,
+                "group_code": o.group,
+                "unit_id": units.get(o.unit) if o.unit else None,
+                "reason": o.reason or "calendar",
+                "granted_by": "calendar",
+                "granted_at": at,
+            }
+        )
+    return rows
+
+
 @task(name="write-cycle")
 def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
     """In one transaction: store the frameworks, create the cycle and its deadlines, and an assessment in
@@ -173,18 +198,26 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
                     evidence_to=calendar.evidence_to,
                     opened_at=at,
                     config_sha256=calendar.sha256,
+                    chase_policy=canonical(calendar.chase.as_dict()),
                     version=1,
                     imported=False,
                 )
                 .returning(col(Cycle.id))
             ).scalar_one()
+            assert cycle_id is not None
             session.execute(
                 insert(CycleGroup),
                 [{"cycle_id": cycle_id, "group_code": g, "framework_id": fid} for g, fid in framework_ids.items()],
             )
             session.execute(
                 insert(Deadline),
-                [{"cycle_id": cycle_id, "phase": phase, "due_at": due} for phase, due in calendar.deadlines.items()],
+                [
+                    *(
+                        {"cycle_id": cycle_id, "phase": phase, "due_at": due}
+                        for phase, due in calendar.deadlines.items()
+                    ),
+                    *_overrides(session, calendar, cycle_id, at),
+                ],
             )
             append(
                 session,

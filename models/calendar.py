@@ -11,7 +11,49 @@ from zoneinfo import ZoneInfo
 
 from models.datafile import DataFileError, Entry, as_code, as_int, read_yaml
 
-PHASE_DEADLINES = ("plan", "submission", "supplement", "awards", "remediation")
+PHASE_DEADLINES = ("plan", "submission", "supplement", "awards", "remediation", "commitment")
+ORDERED_PHASES = ("plan", "submission", "supplement", "awards", "remediation")
+RECIPIENT_ROLES = ("focal", "head", "deputy", "superior_head", "coordinator", "authority_leadership")
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """A rung of the escalation ladder: `after_days` past the deadline, tell these roles."""
+
+    number: int
+    after_days: int
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChasePolicy:
+    """How deadlines are chased: reminders some days before, then the escalation ladder after."""
+
+    reminders: tuple[int, ...] = (7, 3, 1)
+    remind: tuple[str, ...] = ("focal", "head")
+    escalation: tuple[EscalationStep, ...] = (
+        EscalationStep(1, 0, ("focal", "head")),
+        EscalationStep(2, 2, ("superior_head", "coordinator")),
+        EscalationStep(3, 5, ("authority_leadership",)),
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reminders": list(self.reminders),
+            "remind": list(self.remind),
+            "escalation": [{"after_days": e.after_days, "to": list(e.to)} for e in self.escalation],
+        }
+
+
+@dataclass(frozen=True)
+class Override:
+    """A deadline of one phase for a group or a unit, differing from the cycle's."""
+
+    phase: str
+    due_at: datetime
+    group: str | None = None
+    unit: str | None = None
+    reason: str = ""
 
 
 def parse_local_date(value: Any) -> date:
@@ -55,6 +97,8 @@ class CycleCalendar:
     evidence_to: date | None
     frameworks: dict[str, str]  # group code → framework code
     deadlines: dict[str, datetime]  # phase → UTC instant
+    chase: ChasePolicy = ChasePolicy()
+    overrides: tuple[Override, ...] = ()
     sha256: str = ""
     path: str = ""
 
@@ -65,7 +109,17 @@ def parse_calendar(data: Any, tz: ZoneInfo, *, path: str = "<cycle>", sha256: st
         data,
         "",
         problems,
-        ("year", "authority", "title", "plan_ref", "evidence_window", "frameworks", "deadlines"),
+        (
+            "year",
+            "authority",
+            "title",
+            "plan_ref",
+            "evidence_window",
+            "frameworks",
+            "deadlines",
+            "chasing",
+            "overrides",
+        ),
     )
     if not top.ok:
         raise DataFileError(path, problems)
@@ -93,9 +147,11 @@ def parse_calendar(data: Any, tz: ZoneInfo, *, path: str = "<cycle>", sha256: st
             due = entry.get(phase, lambda v: parse_local_instant(v, tz), required=False, default=None)
             if due is not None:
                 deadlines[phase] = due
-        ordered = [deadlines[p] for p in PHASE_DEADLINES if p in deadlines]
+        ordered = [deadlines[p] for p in ORDERED_PHASES if p in deadlines]
         if ordered != sorted(ordered):
             entry.problem("deadlines should follow the order plan, submission, supplement, awards, remediation")
+    chase = parse_chase(top.data["chasing"], problems) if "chasing" in top.data else ChasePolicy()
+    overrides = [_override(raw, i, tz, problems) for i, raw in enumerate(top.items("overrides", required=False), 1)]
     calendar = CycleCalendar(
         year=top.get("year", as_int, default=0),
         authority=top.get("authority", as_code, default=""),
@@ -105,12 +161,76 @@ def parse_calendar(data: Any, tz: ZoneInfo, *, path: str = "<cycle>", sha256: st
         evidence_to=evidence_to,
         frameworks=frameworks,
         deadlines=deadlines,
+        chase=chase,
+        overrides=tuple(o for o in overrides if o is not None),
         sha256=sha256,
         path=path,
     )
     if problems:
         raise DataFileError(path, problems)
     return calendar
+
+
+def _days(value: Any) -> int:
+    days = as_int(value)
+    if days < 0:
+        raise ValueError(f"{value} should be 0 or more days")
+    return days
+
+
+def _roles(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("should be a non-empty list of roles")
+    roles = tuple(as_code(v) for v in value)
+    unknown = [r for r in roles if r not in RECIPIENT_ROLES]
+    if unknown:
+        raise ValueError(f"unknown recipient {unknown[0]!r} (expected one of {', '.join(RECIPIENT_ROLES)})")
+    return roles
+
+
+def parse_chase(data: Any, problems: list[str]) -> ChasePolicy:
+    """The `chasing:` part of a calendar: reminder days before, roles reminded, the escalation ladder."""
+    entry = Entry(data, "chasing", problems, ("reminders", "remind", "escalation"))
+    default = ChasePolicy()
+    reminders = default.reminders
+    if "reminders" in entry.data:
+        raw = entry.data["reminders"]
+        try:
+            if not isinstance(raw, list):
+                raise ValueError("should be a list of days, e.g. [7, 3, 1]")
+            reminders = tuple(sorted({_days(v) for v in raw}, reverse=True))
+            if 0 in reminders:
+                raise ValueError("a reminder is sent at least 1 day before; the day itself is escalation step 1")
+        except ValueError as exc:
+            entry.problem(f"'reminders': {exc}")
+    remind = entry.get("remind", _roles, required=False, default=default.remind)
+    escalation = default.escalation
+    if "escalation" in entry.data:
+        steps = []
+        for i, raw in enumerate(entry.items("escalation"), 1):
+            step = Entry(raw, f"chasing › escalation #{i}", problems, ("after_days", "to"))
+            steps.append(
+                EscalationStep(i, step.get("after_days", _days, default=0), step.get("to", _roles, default=()))
+            )
+        if [s.after_days for s in steps] != sorted({s.after_days for s in steps}):
+            entry.problem("the escalation steps should come later and later (after_days increasing)")
+        escalation = tuple(steps)
+    return ChasePolicy(reminders=reminders, remind=remind, escalation=escalation)
+
+
+def _override(raw: Any, i: int, tz: ZoneInfo, problems: list[str]) -> Override | None:
+    entry = Entry(raw, f"overrides #{i}", problems, ("phase", "group", "unit", "before", "reason"))
+    phase = entry.get("phase", as_code, default="")
+    if phase and phase not in PHASE_DEADLINES:
+        entry.problem(f"unknown phase {phase!r} (expected one of {', '.join(PHASE_DEADLINES)})")
+    group = entry.get("group", as_code, required=False, default=None)
+    unit = entry.get("unit", as_code, required=False, default=None)
+    if (group is None) == (unit is None):
+        entry.problem("give either 'group' or 'unit'")
+    due = entry.get("before", lambda v: parse_local_instant(v, tz), default=None)
+    if not entry.ok or due is None:
+        return None
+    return Override(phase=phase, due_at=due, group=group, unit=unit, reason=entry.text("reason", required=False))
 
 
 def load_calendar(path: Path, tz: ZoneInfo) -> CycleCalendar:

@@ -1,7 +1,7 @@
 """SQLModel tables: the storage of the domain. Rows are storage; the workflows in states/ move them.
 
 Conventions: points and percentages are `Points` (exact, two decimals); times are `UTCDateTime`;
-JSON documents are text written with `models.jsonutil.canonical`.
+JSON documents are text written with `models.text.canonical`.
 """
 
 from datetime import date, datetime
@@ -134,6 +134,7 @@ class Cycle(SQLModel, table=True):
     imported: bool = False  # a past year's published results taken in from paper, not run here
     opened_at: datetime | None = _when()
     config_sha256: str = Field(default="", max_length=64)
+    chase_policy: str = _text("{}")  # how deadlines are chased (canonical JSON of the calendar's `chasing`)
     version: int = 1
 
 
@@ -156,6 +157,9 @@ class Deadline(SQLModel, table=True):
     due_at: datetime = _when(nullable=False)  # type: ignore[assignment]
     group_code: str | None = Field(default=None, max_length=40)
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    reason: str = _text()  # why an override or extension was granted
+    granted_by: str = Field(default="", max_length=80)
+    granted_at: datetime | None = _when()
 
 
 class Assessment(SQLModel, table=True):
@@ -178,6 +182,9 @@ class Assessment(SQLModel, table=True):
     appraised_at: datetime | None = _when()
     supplement_note: str = _text()
     supplement_criteria: str = _text()  # comma-separated codes named by the last request
+    supplement_due_at: datetime | None = _when()  # the last request's deadline
+    plan_ref: str = Field(default="", max_length=120)  # the unit's own plan, e.g. "91/KH-CAH ngày 30/6/2021"
+    plan_received_at: datetime | None = _when()
     updated_at: datetime | None = _when()
 
 
@@ -280,6 +287,50 @@ class Award(SQLModel, table=True):
     status: str = Field(default="proposed", max_length=20)
 
 
+# --- deadlines that act ---------------------------------------------------------------------------
+
+
+class ChaseStep(SQLModel, table=True):
+    """A reminder or escalation step that fired for an item with a deadline: recorded once per
+    (item, phase, deadline, step), so a step is never sent twice however often the sweep runs."""
+
+    __tablename__ = "chase_step"
+    __table_args__ = (UniqueConstraint("item_kind", "item_id", "phase", "due_at", "step"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    item_kind: str = Field(max_length=20)  # assessment | commitment | remediation | contribution
+    item_id: int
+    unit_code: str = Field(max_length=60)
+    phase: str = Field(max_length=30)  # plan | submission | supplement | …
+    due_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    step: str = Field(max_length=20)  # remind-7 | remind-3 | remind-1 | escalate-1 | …
+    fired_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    recipients: int = 0
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An e-mail to send, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    created_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    kind: str = Field(max_length=30)  # a template of notifications/templates
+    lang: str = Field(default="vi", max_length=5)
+    to_email: str = Field(max_length=254)
+    to_name: str = Field(max_length=200)
+    unit_code: str | None = Field(default=None, max_length=60)
+    cycle_year: int | None = None
+    context: str = _text("{}")  # canonical JSON: the template's data
+    status: str = Field(default="pending", max_length=10)  # pending | sending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    lease_until: datetime | None = _when()
+    last_error: str = _text()
+    sent_at: datetime | None = _when()
+
+
 # --- the audit trail ------------------------------------------------------------------------------
 
 
@@ -318,6 +369,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Award",
+    "ChaseStep",
     "Column",
     "Criterion",
     "Cycle",
@@ -326,6 +378,7 @@ __all__ = [
     "FieldResult",
     "Framework",
     "OrgUnit",
+    "OutboxMessage",
     "Person",
     "PersonRole",
     "Publication",

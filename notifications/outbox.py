@@ -1,0 +1,223 @@
+"""The transactional outbox: messages are written in the transaction of the change that causes them,
+then claimed, sent and recorded by the flush flow. Nothing is lost while the SMTP server is down, and a
+message is sent again only if it was never recorded as sent."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from models.bulk import insert_rows
+from models.tables import OutboxMessage
+from models.text import canonical
+
+# Seconds to wait before attempt n+1 after n failed attempts (then the last value again).
+BACKOFF_S = (30, 120, 600, 1800, 3600, 4 * 3600, 12 * 3600)
+LEASE = timedelta(minutes=10)
+COLUMNS = (
+    "dedupe_key",
+    "created_at",
+    "kind",
+    "lang",
+    "to_email",
+    "to_name",
+    "unit_code",
+    "cycle_year",
+    "context",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+)
+
+
+@dataclass
+class Queued:
+    """A message to write to the outbox."""
+
+    dedupe_key: str
+    kind: str
+    to_email: str
+    to_name: str
+    context: dict[str, Any]
+    lang: str = "vi"
+    unit_code: str | None = None
+    cycle_year: int | None = None
+
+
+def queue(session: Session, messages: Iterable[Queued], at: datetime) -> int:
+    """Write messages to the outbox in the caller's transaction; returns how many."""
+    return insert_rows(
+        session,
+        "outbox",
+        COLUMNS,
+        (
+            (
+                m.dedupe_key,
+                at,
+                m.kind,
+                m.lang,
+                m.to_email,
+                m.to_name,
+                m.unit_code,
+                m.cycle_year,
+                canonical(m.context),
+                "pending",
+                0,
+                at,
+                "",
+            )
+            for m in messages
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    dedupe_key: str
+    kind: str
+    lang: str
+    to_email: str
+    to_name: str
+    context: str
+    attempts: int
+
+
+def claim(session: Session, now: datetime, limit: int) -> list[Claimed]:
+    """Take up to `limit` messages that are due (pending, or sending with an expired lease) and lease them
+    to this sender, so that a second sender running at the same time does not take them too."""
+    due = ((col(OutboxMessage.status) == "pending") & (col(OutboxMessage.next_attempt_at) <= now)) | (
+        (col(OutboxMessage.status) == "sending") & (col(OutboxMessage.lease_until) < now)
+    )
+    query = select(col(OutboxMessage.id)).where(due).order_by(col(OutboxMessage.id)).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.execute(query).scalars())
+    if not ids:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids))
+        .values(status="sending", lease_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(
+            col(OutboxMessage.id),
+            col(OutboxMessage.dedupe_key),
+            col(OutboxMessage.kind),
+            col(OutboxMessage.lang),
+            col(OutboxMessage.to_email),
+            col(OutboxMessage.to_name),
+            col(OutboxMessage.context),
+            col(OutboxMessage.attempts),
+        )
+        .where(col(OutboxMessage.id).in_(ids))
+        .order_by(col(OutboxMessage.id))
+    ).tuples()
+    return [Claimed(cast(int, row[0]), *row[1:]) for row in rows]
+
+
+@dataclass
+class Outcome:
+    sent: list[int] = field(default_factory=list)
+    retry: list[tuple[int, int, str]] = field(default_factory=list)  # (id, attempts so far, error)
+    dead: list[tuple[int, str]] = field(default_factory=list)
+
+
+def record(session: Session, outcome: Outcome, now: datetime, max_attempts: int) -> None:
+    """Write what happened: sent, retry later (with backoff), or dead (permanent, or out of attempts)."""
+    if outcome.sent:
+        for start in range(0, len(outcome.sent), 5000):
+            session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(outcome.sent[start : start + 5000]))
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    lease_until=None,
+                    attempts=col(OutboxMessage.attempts) + 1,
+                    last_error="",
+                )
+                .execution_options(synchronize_session=False)
+            )
+    for message_id, attempts, error in outcome.retry:
+        tried = attempts + 1
+        if tried >= max_attempts:
+            outcome.dead.append((message_id, f"gave up after {tried} attempts: {error}"))
+            continue
+        wait = BACKOFF_S[min(tried - 1, len(BACKOFF_S) - 1)]
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .values(
+                status="pending",
+                attempts=tried,
+                next_attempt_at=now + timedelta(seconds=wait),
+                lease_until=None,
+                last_error=error[:2000],
+            )
+            .execution_options(synchronize_session=False)
+        )
+    for message_id, error in outcome.dead:
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .values(status="dead", attempts=col(OutboxMessage.attempts) + 1, lease_until=None, last_error=error[:2000])
+            .execution_options(synchronize_session=False)
+        )
+
+
+def message_id(row_id: int, dedupe_key: str, domain: str) -> str:
+    """A Message-ID that stays the same however often the message is attempted (receivers can
+    recognise a repeat)."""
+    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:16]
+    return f"<cchc.{row_id}.{digest}@{domain}>"
+
+
+@dataclass
+class Status:
+    counts: dict[str, int]
+    dead: list[dict[str, Any]]
+    oldest_pending: datetime | None
+
+
+def status(session: Session, dead_limit: int = 50) -> Status:
+    counts = dict(
+        session.execute(select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status)))
+        .tuples()
+        .all()
+    )
+    dead = [
+        {
+            "id": r.id,
+            "to": r.to_email,
+            "kind": r.kind,
+            "unit": r.unit_code,
+            "attempts": r.attempts,
+            "error": r.last_error,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in session.execute(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.status) == "dead")
+            .order_by(col(OutboxMessage.id))
+            .limit(dead_limit)
+        ).scalars()
+    ]
+    oldest = session.execute(
+        select(func.min(col(OutboxMessage.created_at))).where(col(OutboxMessage.status).in_(["pending", "sending"]))
+    ).scalar_one_or_none()
+    return Status(counts={k: int(v) for k, v in counts.items()}, dead=dead, oldest_pending=oldest)
+
+
+def ids_of(claimed: Sequence[Claimed]) -> list[int]:
+    return [c.id for c in claimed]

@@ -1,0 +1,109 @@
+"""Delivering mail with aiosmtplib: a few persistent connections at once, each reused for many messages.
+
+The sender only reports what happened to each message; the outbox decides what to do next:
+- sent: the server accepted it (250);
+- retry: the server is down or said "try later" (connection errors, timeouts, 4xx);
+- dead: the server refused it for good (5xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from notifications.mime import Mail
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str = "none"  # none | starttls | tls
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    concurrency: int = 8
+
+
+@dataclass(frozen=True)
+class Delivery:
+    key: int  # the outbox id
+    outcome: str  # sent | retry | dead
+    error: str = ""
+
+
+def _client(config: SmtpConfig) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        use_tls=config.security == "tls",
+        start_tls=True if config.security == "starttls" else False,
+        username=config.username,
+        password=config.password,
+        timeout=config.timeout,
+    )
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """(outcome, error) for a failure: 5xx replies are permanent, everything else is worth a retry."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        return ("dead" if codes and all(c >= 500 for c in codes) else "retry"), f"recipient refused: {text}"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        outcome = "dead" if exc.code >= 500 and not isinstance(exc, aiosmtplib.SMTPConnectResponseError) else "retry"
+        return outcome, f"{exc.code} {exc.message}"
+    return "retry", f"{type(exc).__name__}: {exc}".strip()
+
+
+async def _worker(config: SmtpConfig, queue: asyncio.Queue[tuple[int, Mail]], out: list[Delivery]) -> None:
+    smtp: aiosmtplib.SMTP | None = None
+    try:
+        while True:
+            try:
+                key, mail = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            try:
+                if smtp is None or not smtp.is_connected:
+                    smtp = _client(config)
+                    await smtp.connect()
+                await smtp.sendmail(mail.sender, [mail.recipient], mail.data)
+                out.append(Delivery(key, "sent"))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                outcome, error = classify(exc)
+                out.append(Delivery(key, outcome, error))
+                if not isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPDataError):
+                    await _drop(smtp)
+                    smtp = None
+    finally:
+        await _drop(smtp)
+
+
+async def _drop(smtp: aiosmtplib.SMTP | None) -> None:
+    if smtp is not None and smtp.is_connected:
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            smtp.close()
+
+
+async def send_all(config: SmtpConfig, mails: Sequence[tuple[int, Mail]]) -> list[Delivery]:
+    """Send every (key, mail) over at most `config.concurrency` reused connections."""
+    queue: asyncio.Queue[tuple[int, Mail]] = asyncio.Queue()
+    for item in mails:
+        queue.put_nowait(item)
+    out: list[Delivery] = []
+    workers = max(1, min(config.concurrency, len(mails)))
+    await asyncio.gather(*(_worker(config, queue, out) for _ in range(workers)))
+    return out
+
+
+def deliver(config: SmtpConfig, mails: Sequence[tuple[int, Mail]]) -> list[Delivery]:
+    """Blocking wrapper of `send_all` for a synchronous flow task."""
+    if not mails:
+        return []
+    return asyncio.run(send_all(config, mails))
