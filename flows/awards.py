@@ -14,11 +14,12 @@ from sqlmodel import col
 
 from config.settings import get_settings
 from flows.lookup import actor_for, current_publication
+from flows.notices import notify_units
 from flows.params import AwardsParams
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
-from models.awards import Proposal, PublishedUnit, load_rules, propose_awards
+from models.awards import AwardRules, Proposal, PublishedUnit, load_rules, propose_awards
 from models.db import read_session, write_session
 from models.tables import Award, Cycle, OrgUnit, Person, PersonRole, Result
 from states.assessment import AssessmentState
@@ -117,6 +118,7 @@ def awards(params: AwardsParams) -> AwardsSummary:
                 ],
             )
             append(session, [_event(p, actor.code, at, cycle.year, version) for p in new])
+            _notify(session, cycle, rules, [p for p in new if p.kind == "collective"], at)
         if cycle.phase == CyclePhase.published:
             fire_cycle(session, cycle, "begin_awards", actor, at)
         ready = load_facts(session, cycle, states=[AssessmentState.published])
@@ -136,6 +138,28 @@ def awards(params: AwardsParams) -> AwardsSummary:
         summary = AwardsSummary(year=cycle.year, publication_version=version, added=len(new))
         summary.awards = list_awards(session, cycle)
         return summary
+
+
+def _notify(session: Session, cycle: Cycle, rules: AwardRules, proposals: list[Proposal], at: datetime) -> None:
+    """An award notice to each unit proposed for a collective award, per rule."""
+    names = {r.rule: r.name for r in rules.collective}
+    rows = session.execute(
+        select(col(OrgUnit.code), col(OrgUnit.id), col(OrgUnit.name)).where(
+            col(OrgUnit.code).in_([p.unit for p in proposals])
+        )
+    ).tuples()
+    ids = {code: (int(uid or 0), name) for code, uid, name in rows}
+    for rule in sorted({p.rule for p in proposals}):
+        units = [(ids[p.unit][0], p.unit, ids[p.unit][1]) for p in proposals if p.rule == rule]
+        notify_units(
+            session,
+            cycle,
+            "award_notice",
+            f"award:{cycle.year}:{rule}",
+            units,
+            at,
+            context={code: {"award_name": names.get(rule, rule)} for _, code, _ in units},
+        )
 
 
 def _event(p: Proposal, actor: str, at: datetime, year: int, version: int) -> EventDraft:

@@ -343,15 +343,27 @@ def supplement_request(
     unit: Annotated[list[str], typer.Option("--unit", "-u")],
     note: Annotated[str, typer.Option(help="What is asked for (required)")],
     criteria: Annotated[str, typer.Option(help="Sub-criteria concerned, comma-separated")] = "",
+    due: Annotated[str | None, typer.Option(help="Deadline, e.g. 08/09/2021 (default: the cycle's)")] = None,
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """Ask a unit for more evidence or an explanation; only the named sub-criteria re-open."""
+    """Ask a unit for more evidence or an explanation; only the named sub-criteria re-open. The unit's
+    focal officer and head are told by e-mail."""
     from flows.selfassessment import change_units
 
     codes = [c.strip() for c in criteria.split(",") if c.strip()]
     _report_moves(
-        change_units(_db(), year, "request_supplement", unit, _actor(actor), None, reason=note, criteria=codes),
+        change_units(
+            _db(),
+            year,
+            "request_supplement",
+            unit,
+            _actor(actor),
+            None,
+            reason=note,
+            criteria=codes,
+            due=_moment(due, "--due") if due else None,
+        ),
         "supplement requested from",
     )
 
@@ -639,6 +651,161 @@ def demo(
 
     with local_flow_runs():
         run_demo(_db() or database_url)
+
+
+# --- deadlines and notifications ------------------------------------------------------------------
+
+notify_app = typer.Typer(help="E-mail notifications: the outbox.", no_args_is_help=True)
+plan_app = typer.Typer(help="Units' own plans.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+app.add_typer(plan_app, name="plan")
+
+
+def _moment(text: str, option: str) -> datetime:
+    """A moment typed by a user: 31/08/2021, 31/08/2021 08:00, 2021-08-31 08:00 (local) or ISO with offset."""
+    from models.calendar import parse_local_instant
+
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+        if parsed.tzinfo is not None:
+            return parsed
+    except ValueError:
+        pass
+    from zoneinfo import ZoneInfo
+
+    try:
+        return parse_local_instant(text.strip(), ZoneInfo(get_settings().timezone))
+    except ValueError:
+        raise UserError(f"{option}: {text!r} is not a date or time (write 31/08/2021 or 31/08/2021 08:00)") from None
+
+
+@app.command()
+@friendly
+def sweep(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Act as of this moment (preview a day)")] = None,
+    year: Year = None,
+    as_json: Json = False,
+) -> None:
+    """Queue the reminders and escalation steps that are due (each once, however often it runs)."""
+    from flows.display import console, local_time, print_json
+    from flows.params import SweepParams
+    from flows.sweep import sweep_flow
+
+    moment = _moment(as_of, "--as-of") if as_of else None
+    with _flows():
+        summary = sweep_flow(SweepParams(year=year, database_url=_db(), at=moment))
+    if as_json:
+        from dataclasses import asdict
+
+        print_json(asdict(summary))
+        return
+    from rich.table import Table
+
+    console.print(
+        f"sweep of the {summary.year} cycle as of {local_time(summary.as_of)}: {summary.items} open items, "
+        f"{len(summary.lines)} steps due, {summary.messages} e-mails queued"
+    )
+    if summary.lines:
+        table = Table(title_justify="left")
+        for column in ("unit", "phase", "step", "deadline (before)", "to"):
+            table.add_column(column)
+        for line in summary.lines:
+            to = ", ".join(line.to) + (" (no one of the roles: coordinators told)" if line.fallback else "")
+            table.add_row(line.unit, line.phase, line.step, local_time(line.due_at), to)
+        console.print(table)
+
+
+@app.command()
+@friendly
+def extend(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    phase: Annotated[str, typer.Option(help="plan, submission, supplement, commitment or remediation")],
+    until: Annotated[str, typer.Option(help="The new deadline: before this moment, e.g. 03/09/2021")],
+    reason: Annotated[str, typer.Option(help="Why (required, audited)")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Grant a unit a later deadline for one phase (who, why and the new date are audited)."""
+    from flows.deadlines import extend as do_extend
+    from flows.display import console, local_time
+
+    done = do_extend(_db(), year, unit, phase, _moment(until, "--until"), reason, _actor(actor))
+    console.print(f"{done.unit}: {done.phase} now due before {local_time(done.after)} (was {local_time(done.before)})")
+
+
+@plan_app.command("register")
+@friendly
+def plan_register(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    ref: Annotated[str, typer.Option(help="The plan's number and date, e.g. '91/KH-CAH ngày 30/6/2021'")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Record that a unit sent its own plan (the sweep stops chasing it)."""
+    from flows.deadlines import register_plan
+    from flows.display import console
+
+    new = register_plan(_db(), year, unit, ref, _actor(actor))
+    console.print(f"{unit}: plan {ref} " + ("recorded" if new else "was already recorded"))
+
+
+@notify_app.command("status")
+@friendly
+def notify_status(as_json: Json = False) -> None:
+    """Messages by status, the oldest waiting one, and the dead-letter list (refused for good)."""
+    from flows.display import console, local_time, print_json
+    from flows.notify import outbox_status
+
+    status = outbox_status(_db())
+    if as_json:
+        print_json(
+            {
+                "counts": status.counts,
+                "dead": status.dead,
+                "oldest_pending": status.oldest_pending.isoformat() if status.oldest_pending else None,
+            }
+        )
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())) or "empty"
+    console.print(
+        f"outbox: {counts}"
+        + (f"; oldest waiting since {local_time(status.oldest_pending)}" if status.oldest_pending else "")
+    )
+    for dead in status.dead:
+        console.print(
+            f"[red]dead[/red] #{dead['id']} {dead['kind']} to {dead['to']} ({dead['unit']}), "
+            f"{dead['attempts']} attempts: {dead['error']}"
+        )
+
+
+@notify_app.command("flush")
+@friendly
+def notify_flush() -> None:
+    """Send every message that is due now (failures wait for their retry; 5xx go to the dead letters)."""
+    from flows.display import console, errors
+    from flows.notify import flush_flow
+    from flows.params import FlushParams
+
+    with _flows():
+        summary = flush_flow(FlushParams(database_url=_db()))
+    console.print(f"sent {summary.sent}, to retry later {summary.retry}, dead {summary.dead}")
+    for error in summary.errors:
+        errors.print(f"  {error}")
+    if summary.retry and not summary.sent:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def serve(
+    sweep_cron: Annotated[str, typer.Option(help="When the deadline sweep runs (cron, local time)")] = "0 7 * * *",
+    flush_every: Annotated[int, typer.Option(help="Seconds between outbox flushes")] = 300,
+) -> None:
+    """Run the schedules: the deadline sweep every day and the outbox flush every few minutes. Needs a
+    Prefect server (`prefect server start`, then PREFECT_API_URL); see prefect.yaml to deploy instead."""
+    from flows.runtime import schedules
+
+    schedules(_db(), sweep_cron, flush_every)
 
 
 def main() -> None:

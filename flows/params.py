@@ -49,3 +49,14 @@ class PublishParams(FlowParams):
 class AwardsParams(FlowParams):
     year: int | None = None
     rules_path: str | None = None  # config/awards.yaml by default
+
+
+class SweepParams(FlowParams):
+    """`at` is the moment the sweep acts as of (a coordinator previews any future day with it)."""
+
+    year: int | None = None
+
+
+class FlushParams(FlowParams):
+    batch: int = 500  # messages claimed and sent at a time
+    max_batches: int = 1000

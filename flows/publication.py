@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from flows.lookup import Deadlines, actor_for, current_publication, stored_framework
+from flows.notices import notify_units
 from flows.params import PublishParams
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import _cycle_for
@@ -372,7 +374,9 @@ def publish(params: PublishParams) -> PublishSummary:
                     "republishes with a reason (--reason)"
                 )
             version += 1
+            before = _published(session, current)
             _store(session, cycle, results, version, digest, actor.code, at, params.reason, current)
+            _notify(session, cycle, results, version, before, at)
         by_unit = {o.totals.unit_code: o for o in results}
         fired = fire_assessments(
             session,
@@ -503,6 +507,58 @@ def _store(
                 },
             )
         ],
+    )
+
+
+def _published(session: Session, publication: Publication | None) -> dict[int, tuple[Decimal, str, int]]:
+    """The (index, class, rank) of each assessment in a publication (nothing for none)."""
+    if publication is None:
+        return {}
+    rows = session.execute(
+        select(col(Result.assessment_id), col(Result.index_pct), col(Result.class_code), col(Result.rank)).where(
+            col(Result.publication_id) == publication.id
+        )
+    ).tuples()
+    return {aid: (index, cls, rank) for aid, index, cls, rank in rows}
+
+
+def _notify(
+    session: Session,
+    cycle: Cycle,
+    results: list[UnitOutcome],
+    version: int,
+    before: dict[int, tuple[Decimal, str, int]],
+    at: datetime,
+) -> None:
+    """A publication notice to each unit whose published result is new or changed by this version."""
+    groups = dict(session.execute(select(col(UnitGroup.code), col(UnitGroup.name))).tuples().all())
+    sizes: dict[str, int] = {}
+    for o in results:
+        sizes[o.totals.group] = sizes.get(o.totals.group, 0) + 1
+    changed = [o for o in results if before.get(o.totals.assessment_id) != (o.index, o.class_code, o.rank)]
+    unit_ids = dict(
+        session.execute(select(col(Assessment.id), col(Assessment.unit_id)).where(col(Assessment.cycle_id) == cycle.id))
+        .tuples()
+        .all()
+    )
+    notify_units(
+        session,
+        cycle,
+        "publication_notice",
+        f"publication:{cycle.year}:v{version}",
+        [(unit_ids[o.totals.assessment_id], o.totals.unit_code, o.totals.unit_name) for o in changed],
+        at,
+        context={
+            o.totals.unit_code: {
+                "index": str(o.index),
+                "class_name": o.class_name,
+                "rank": o.rank,
+                "version": version,
+                "group_name": groups.get(o.totals.group, o.totals.group),
+                "group_size": sizes[o.totals.group],
+            }
+            for o in changed
+        },
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from flows.lookup import Deadlines, actor_for, find_cycle, latest_cycle_year, stored_framework
+from flows.notices import notify_units
 from flows.params import ImportParams, SubmitParams
 from flows.runtime import UserError, engine_for, now
 from models.audit import EventDraft, append
@@ -298,14 +299,7 @@ def submit(params: SubmitParams) -> MoveSummary:
             with_scores=True,
         )
         summary = _summary("submit", cycle, fired)
-        unit_ids = cast(
-            "dict[str, int]",  # stored units have ids
-            dict(
-                session.execute(select(col(OrgUnit.code), col(OrgUnit.id)).where(col(OrgUnit.code).in_(summary.moved)))
-                .tuples()
-                .all()
-            ),
-        )
+        unit_ids = _unit_ids(session, summary.moved)
         summary.late = [
             f.unit_code for f, _ in fired.moved if not is_on_time(at, deadlines.due(unit_ids[f.unit_code], f.group))
         ]
@@ -330,15 +324,19 @@ def change_units(
     reason: str = "",
     criteria: Sequence[str] = (),
     values: dict[str, object] | None = None,
+    due: datetime | None = None,
 ) -> MoveSummary:
-    """One workflow move for named units (or every unit in `states`), in one transaction."""
+    """One workflow move for named units (or every unit in `states`), in one transaction. A supplement
+    request sets its deadline (`due`, else the cycle's supplement deadline, else three days) and tells the
+    unit's focal officer and head, in the same transaction."""
     engine = engine_for(database_url)
     when = at or now()
     with write_session(engine) as session:
         cycle = _cycle_for(session, year)
         actor = actor_for(session, actor_ident)
         if trigger == "request_supplement":
-            values = {"supplement_note": reason, "supplement_criteria": ",".join(criteria)}
+            due = due or _supplement_due(session, cycle, when)
+            values = {"supplement_note": reason, "supplement_criteria": ",".join(criteria), "supplement_due_at": due}
             _check_criteria(session, cycle, units, criteria)
         _, fired = move_units(
             session,
@@ -352,7 +350,32 @@ def change_units(
             criteria=criteria,
             values=values,
         )
+        if trigger == "request_supplement" and fired.moved:
+            unit_ids = _unit_ids(session, [f.unit_code for f, _ in fired.moved])
+            notify_units(
+                session,
+                cycle,
+                "supplement_request",
+                f"supplement:{cycle.year}:{when.isoformat()}",
+                [(unit_ids[f.unit_code], f.unit_code, f.unit_name) for f, _ in fired.moved],
+                when,
+                context={
+                    f.unit_code: {"note": reason, "criteria": list(criteria), "due": due.isoformat() if due else ""}
+                    for f, _ in fired.moved
+                },
+            )
         return _summary(trigger, cycle, fired)
+
+
+def _unit_ids(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    rows = session.execute(select(col(OrgUnit.code), col(OrgUnit.id)).where(col(OrgUnit.code).in_(list(codes))))
+    return {code: int(uid) for code, uid in rows.tuples() if uid is not None}
+
+
+def _supplement_due(session: Session, cycle: Cycle, when: datetime) -> datetime:
+    """The cycle's supplement deadline if it is still ahead, else three days from the request."""
+    cycle_due = Deadlines(session, cycle, "supplement").default
+    return cycle_due if cycle_due is not None and cycle_due > when else when + timedelta(days=3)
 
 
 def _check_criteria(session: Session, cycle: Cycle, units: Sequence[str], criteria: Sequence[str]) -> None:

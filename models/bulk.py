@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -39,9 +40,29 @@ def insert_rows(session: Session, table: str, columns: Sequence[str], rows: Iter
         return count
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
     for chunk in _chunks(rows):
-        connection.exec_driver_sql(sql, chunk)
+        connection.exec_driver_sql(sql, _sqlite_rows(chunk))
         count += len(chunk)
     return count
+
+
+def sqlite_instant(value: datetime) -> str:
+    """An aware instant as SQLite stores `UTCDateTime` (naive UTC text), so raw writes compare right."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _sqlite_rows(chunk: list[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """Rows with their aware datetimes written the way the ORM writes them on SQLite."""
+    instants = [i for i, v in enumerate(chunk[0]) if isinstance(v, datetime)] if chunk else []
+    if not instants:
+        return chunk
+    converted = []
+    for row in chunk:
+        values = list(row)
+        for i in instants:
+            if isinstance(values[i], datetime):
+                values[i] = sqlite_instant(values[i])
+        converted.append(tuple(values))
+    return converted
 
 
 def update_rows(
@@ -65,7 +86,7 @@ def update_rows(
         return count
     sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
     for chunk in _chunks(rows):
-        reordered = [(*row[len(keys) :], *row[: len(keys)]) for row in chunk]
+        reordered = [(*row[len(keys) :], *row[: len(keys)]) for row in _sqlite_rows(chunk)]
         connection.exec_driver_sql(sql, reordered)
         count += len(chunk)
     return count

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +23,15 @@ def one_line(value: str) -> str:
     if "\n" in text or "\r" in text or _CONTROL.search(text):
         raise ValueError("contains a line break or a control character")
     return text
+
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def collapse_lines(value: str) -> str:
+    """NFC text on one line: line breaks and other control characters become single spaces (for subjects,
+    display names and reasons typed on a command line)."""
+    return " ".join(_BREAKS.sub(" ", unicodedata.normalize("NFC", value)).split())
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -54,7 +63,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return value.isoformat()
+        return (value.astimezone(UTC) if value.tzinfo else value).isoformat()  # UTC in storage
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, set | frozenset):

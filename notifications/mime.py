@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parseaddr
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+from models.text import collapse_lines
+
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
-_ENCODED_WORD_BYTES = 45  # base64 of 45 bytes is 60 characters: an encoded word stays under 75
+_ENCODED_WORD_BYTES = 42  # base64 of 42 bytes is 56 characters: "Subject: " and a word fit in 78
 
 
 class BadAddress(ValueError):
@@ -31,7 +32,7 @@ class Mail:
 
 
 def _clean(value: str) -> str:
-    return " ".join(_CONTROL.sub(" ", value).split())
+    return collapse_lines(value)
 
 
 def encode_words(value: str) -> str:
@@ -91,7 +92,7 @@ def build(
 ) -> Mail:
     """The message as bytes, ready for SMTP DATA."""
     from_name, from_addr = split_from(from_header)
-    boundary = "=_cchc_" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:24]
+    boundary = "=_cchc_" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:20]
     headers = [
         f"From: {address(from_name, from_addr)}",
         f"To: {address(to_name, to_addr)}",

@@ -7,8 +7,9 @@ carries a line break, so no value can inject a header.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from models.formats import local_time, vn_number
+from models.text import collapse_lines
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = (
@@ -29,7 +31,6 @@ KINDS = (
 )
 LANGUAGES = ("vi", "en")
 MULTILINE = frozenset({"note"})  # the only values that may span lines (in the body, never in a header)
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,9 @@ class Rendered:
     html: str
 
 
-def one_line(value: str) -> str:
-    """Any line break or control character becomes a space (for subjects and display names)."""
-    return " ".join(_LINE_BREAKS.sub(" ", value).replace("\t", " ").split())
+def _instant(value: datetime | str) -> datetime:
+    """Contexts stored as JSON carry instants as ISO strings."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=4)
@@ -53,9 +54,9 @@ def environment(timezone: str = "Asia/Ho_Chi_Minh") -> Environment:
         keep_trailing_newline=True,
         trim_blocks=False,
     )
-    env.filters["vn_datetime"] = lambda value: local_time(value, timezone)
-    env.filters["vn_date"] = lambda value: local_time(value, timezone, with_time=False)
-    env.filters["vn_number"] = vn_number
+    env.filters["vn_datetime"] = lambda value: local_time(_instant(value), timezone)
+    env.filters["vn_date"] = lambda value: local_time(_instant(value), timezone, with_time=False)
+    env.filters["vn_number"] = lambda value: vn_number(Decimal(str(value)))
     return env
 
 
@@ -66,9 +67,9 @@ def render(kind: str, context: dict[str, Any], *, lang: str = "vi", timezone: st
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r} (expected vi or en)")
     env = environment(timezone)
-    context = {k: v if k in MULTILINE or not isinstance(v, str) else one_line(v) for k, v in context.items()}
+    context = {k: v if k in MULTILINE or not isinstance(v, str) else collapse_lines(v) for k, v in context.items()}
     text = env.get_template(f"{lang}/{kind}.txt").render(**context)
     first, _, body = text.partition("\n")
-    subject = one_line(first)
+    subject = collapse_lines(first)
     html = env.get_template(f"{lang}/{kind}.html").render(**context, subject=subject)
     return Rendered(subject=subject, text=body.lstrip("\n"), html=html)

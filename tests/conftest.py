@@ -62,26 +62,13 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
-TABLES = (
-    "award",
-    "field_result",
-    "result",
-    "publication",
-    "adjustment",
-    "score",
-    "assessment",
-    "deadline",
-    "cycle_group",
-    "cycle",
-    "criterion",
-    "framework",
-    "person_role",
-    "person",
-    "unit",
-    "unit_group",
-    "audit_event",
-    "audit_head",
-)
+def _tables() -> str:
+    """Every table of the schema (so a new table is emptied between tests without a list to keep)."""
+    from sqlmodel import SQLModel
+
+    import models.tables  # noqa: F401
+
+    return ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -93,5 +80,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_url")
     with get_engine(url).begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {_tables()} RESTART IDENTITY CASCADE"))
     return url
+
+
+@pytest.fixture
+def mail_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A real SMTP server on loopback, and the settings pointing the sender at it."""
+    from mailserver import MailServer
+
+    from config.settings import get_settings
+
+    server = MailServer().start()
+    monkeypatch.setenv("CCHC_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CCHC_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("CCHC_MAIL_FROM", "Hệ thống CCHC <cchc@dlk.cand.example>")
+    get_settings.cache_clear()
+    yield server
+    server.stop()
+    get_settings.cache_clear()

@@ -1,0 +1,164 @@
+"""Changing deadlines and recording plans: an extension granted to a unit (who, why, the new date) and
+a unit's own plan received; both audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlmodel import col
+
+from flows.lookup import Deadlines, actor_for
+from flows.runtime import UserError, engine_for, now
+from flows.selfassessment import _cycle_for
+from models.audit import EventDraft, append
+from models.db import write_session
+from models.formats import local_time
+from models.tables import Assessment, Deadline, OrgUnit
+from models.text import collapse_lines
+from states.assessment import AssessmentState
+from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
+
+EXTENDABLE = ("plan", "submission", "supplement", "commitment", "remediation")
+
+
+@dataclass
+class Extension:
+    unit: str
+    phase: str
+    before: datetime | None
+    after: datetime
+
+
+def extend(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    phase: str,
+    until: datetime,
+    reason: str,
+    actor_ident: str | None,
+    at: datetime | None = None,
+) -> Extension:
+    """Give one unit a later deadline for one phase, with the reason; the sweep chases the new date."""
+    if phase not in EXTENDABLE:
+        raise UserError(f"unknown phase {phase!r} (expected one of {', '.join(EXTENDABLE)})")
+    if not reason.strip():
+        raise UserError("an extension needs a reason (--reason)")
+    when = at or now()
+    with write_session(engine_for(database_url)) as session:
+        cycle = _cycle_for(session, year)
+        actor = actor_for(session, actor_ident)
+        if not (actor.is_authority_leader or "coordinator" in actor.roles):
+            raise UserError(f"only a coordinator or the authority's leadership grants extensions, not {actor.label()}")
+        row = session.execute(
+            select(Assessment, OrgUnit)
+            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+            .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
+        ).first()
+        if row is None:
+            raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
+        assessment, org_unit = row
+        assert org_unit.id is not None
+        if phase == "supplement":
+            if assessment.state != AssessmentState.supplement_requested:
+                raise UserError(f"{unit} has no supplement request open (state {assessment.state!r})")
+            before = assessment.supplement_due_at
+        else:
+            before = Deadlines(session, cycle, phase).due(org_unit.id, assessment.group_code)
+        if before is not None and until <= before:
+            raise UserError(f"{unit}'s {phase} deadline is already {local_time(before)}: an extension moves it later")
+        if phase == "supplement":
+            session.execute(
+                update(Assessment).where(col(Assessment.id) == assessment.id).values(supplement_due_at=until)
+            )
+        else:
+            own = session.execute(
+                select(col(Deadline.id)).where(
+                    col(Deadline.cycle_id) == cycle.id,
+                    col(Deadline.phase) == phase,
+                    col(Deadline.unit_id) == org_unit.id,
+                )
+            ).scalar_one_or_none()
+            values = {"due_at": until, "reason": collapse_lines(reason), "granted_by": actor.code, "granted_at": when}
+            if own is None:
+                session.execute(insert(Deadline).values(cycle_id=cycle.id, phase=phase, unit_id=org_unit.id, **values))
+            else:
+                session.execute(update(Deadline).where(col(Deadline.id) == own).values(**values))
+        append(
+            session,
+            [
+                EventDraft(
+                    kind="deadline",
+                    trigger="extend",
+                    actor=actor.code,
+                    at=when,
+                    cycle_year=cycle.year,
+                    unit_code=unit,
+                    reason=collapse_lines(reason),
+                    payload={"phase": phase, "before": before, "after": until},
+                )
+            ],
+        )
+        return Extension(unit, phase, before, until)
+
+
+def register_plan(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    ref: str,
+    actor_ident: str | None,
+    at: datetime | None = None,
+) -> bool:
+    """Record that a unit sent its own plan (e.g. "91/KH-CAH ngày 30/6/2021"); True if it was new."""
+    ref = collapse_lines(ref)
+    if not ref:
+        raise UserError("give the plan's reference, e.g. --ref '91/KH-CAH ngày 30/6/2021'")
+    when = at or now()
+    with write_session(engine_for(database_url)) as session:
+        cycle = _cycle_for(session, year)
+        actor = actor_for(session, actor_ident)
+        row = session.execute(
+            select(Assessment, OrgUnit)
+            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+            .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
+        ).first()
+        if row is None:
+            raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
+        assessment, org_unit = row
+        facts = AssessmentFacts(
+            assessment.id or 0,
+            unit,
+            org_unit.name,
+            assessment.group_code,
+            assessment.state,
+            assessment.version,
+            cycle.year,
+            cycle.phase,
+        )
+        refusal = is_unit_member_or_coordinator(Context(actor=actor, at=when, facts=facts))
+        if refusal:
+            raise UserError(refusal)
+        if assessment.plan_ref == ref and assessment.plan_received_at is not None:
+            return False
+        session.execute(
+            update(Assessment).where(col(Assessment.id) == assessment.id).values(plan_ref=ref, plan_received_at=when)
+        )
+        append(
+            session,
+            [
+                EventDraft(
+                    kind="plan",
+                    trigger="plan_received",
+                    actor=actor.code,
+                    at=when,
+                    cycle_year=cycle.year,
+                    unit_code=unit,
+                    reason=ref,
+                    payload={"ref": ref},
+                )
+            ],
+        )
+        return True

@@ -1,0 +1,116 @@
+"""Delivering the outbox: claim a batch, render and send it over reused SMTP connections, record what
+happened; repeat until nothing is due. A server that is down leaves the messages pending, to be retried
+with backoff; a 5xx refusal puts a message on the dead-letter list (`cchc notify status`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from config.settings import Settings, get_settings
+from flows.params import FlushParams
+from flows.runtime import engine_for, now
+from models.db import read_session, write_session
+from notifications import mime
+from notifications.outbox import Claimed, Outcome, Status, claim, message_id, record, status
+from notifications.render import render
+from notifications.sender import Delivery, SmtpConfig, deliver
+
+
+@dataclass
+class FlushSummary:
+    sent: int = 0
+    retry: int = 0
+    dead: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout=settings.smtp_timeout_s,
+        concurrency=settings.mail_concurrency,
+    )
+
+
+def compose(row: Claimed, settings: Settings, at: datetime) -> mime.Mail:
+    """A claimed outbox row as the bytes of its e-mail (pure: template + data)."""
+    context: dict[str, Any] = json.loads(row.context)
+    rendered = render(row.kind, context, lang=row.lang, timezone=settings.timezone)
+    _, from_addr = mime.split_from(settings.mail_from)
+    domain = from_addr.rpartition("@")[2] or "localhost"
+    return mime.build(
+        from_header=settings.mail_from,
+        to_name=row.to_name,
+        to_addr=row.to_email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(row.id, row.dedupe_key, domain),
+        date=at,
+    )
+
+
+@task(name="flush-outbox-batch")
+def flush_batch(database_url: str | None, at: datetime | None, batch: int) -> tuple[int, int, int, list[str]]:
+    """Claim, send and record one batch; returns (sent, retry, dead, first errors)."""
+    settings = get_settings()
+    engine = engine_for(database_url)
+    moment = at or now()
+    with write_session(engine) as session:
+        claimed = claim(session, moment, batch)
+    if not claimed:
+        return 0, 0, 0, []
+    outcome = Outcome()
+    mails: list[tuple[int, mime.Mail]] = []
+    attempts = {row.id: row.attempts for row in claimed}
+    for row in claimed:
+        try:
+            mails.append((row.id, compose(row, settings, moment)))
+        except (ValueError, KeyError) as exc:  # a message that can never be built: dead, with why
+            outcome.dead.append((row.id, f"cannot be built: {exc}"))
+    deliveries: list[Delivery] = deliver(smtp_config(settings), mails)
+    for d in deliveries:
+        if d.outcome == "sent":
+            outcome.sent.append(d.key)
+        elif d.outcome == "retry":
+            outcome.retry.append((d.key, attempts[d.key], d.error))
+        else:
+            outcome.dead.append((d.key, d.error))
+    with write_session(engine) as session:
+        record(session, outcome, moment, settings.mail_max_attempts)
+    errors = sorted({e for _, _, e in outcome.retry} | {e for _, e in outcome.dead})[:5]
+    return len(outcome.sent), len(outcome.retry), len(outcome.dead), errors
+
+
+@flow(name="flush-outbox")
+def flush_flow(params: FlushParams) -> FlushSummary:
+    """Send every message that is due now; stop at a batch where nothing could be sent."""
+    summary = FlushSummary()
+    for _ in range(params.max_batches):
+        sent, retry, dead, errors = flush_batch(params.database_url, params.at, params.batch)
+        if not (sent or retry or dead):
+            break
+        summary.batches += 1
+        summary.sent += sent
+        summary.retry += retry
+        summary.dead += dead
+        summary.errors = sorted(set(summary.errors) | set(errors))[:5]
+        if retry and not sent:  # the server is not taking anything: try again later, not in a loop
+            break
+    get_run_logger().info("outbox: %s sent, %s to retry, %s dead", summary.sent, summary.retry, summary.dead)
+    return summary
+
+
+def outbox_status(database_url: str | None) -> Status:
+    with read_session(engine_for(database_url)) as session:
+        return status(session)

@@ -1,0 +1,251 @@
+"""The deadline sweep: every plan, submission and supplement whose deadline is near or past gets the
+reminder or escalation step that is due, written once, with its e-mails in the same transaction.
+
+Set-based: one query for the items, one for the steps already sent, one load of the people; then one
+bulk write of steps, messages and audit events. Running it again (or after a crash) sends nothing twice:
+each (item, phase, deadline, step) is recorded once (a unique key), and sweeps are serialised.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prefect import flow, task
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from config.settings import get_settings
+from flows.lookup import Deadlines
+from flows.params import SweepParams
+from flows.runtime import engine_for, now
+from flows.selfassessment import _cycle_for
+from models.audit import EventDraft, append
+from models.bulk import insert_rows
+from models.chasing import Step, days_late, days_left, policy_from, steps_due
+from models.db import write_session
+from models.directory import Directory, Recipient
+from models.tables import Assessment, ChaseStep, Cycle, OrgUnit
+from notifications.labels import phase_label
+from notifications.outbox import Queued, queue
+from states.assessment import AssessmentState
+from states.cycle import CyclePhase
+
+S = AssessmentState
+NOT_SUBMITTED = (S.plan, S.self_assess)
+PLAN_PHASES = (CyclePhase.planning, CyclePhase.self_assessment)
+SWEEP_LOCK = 4_201_021  # PostgreSQL advisory lock id: one sweep at a time
+
+
+@dataclass(frozen=True)
+class ChaseItem:
+    kind: str  # assessment (commitments, remediation and contributions come with their issues)
+    item_id: int
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    phase: str
+    due_at: datetime
+
+
+@dataclass
+class SweepLine:
+    unit: str
+    phase: str
+    step: str
+    due_at: datetime
+    to: list[str]
+    fallback: bool = False
+
+
+@dataclass
+class SweepSummary:
+    year: int
+    as_of: datetime
+    items: int = 0
+    lines: list[SweepLine] = field(default_factory=list)
+    messages: int = 0
+
+
+def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
+    """Everything of a cycle that has a deadline and is not done yet (one query)."""
+    rows = session.execute(
+        select(
+            col(Assessment.id),
+            col(Assessment.state),
+            col(Assessment.plan_received_at),
+            col(Assessment.supplement_due_at),
+            col(Assessment.group_code),
+            col(OrgUnit.id),
+            col(OrgUnit.code),
+            col(OrgUnit.name),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+        .where(col(Assessment.cycle_id) == cycle.id)
+    ).tuples()
+    plan, submission, supplement = (Deadlines(session, cycle, p) for p in ("plan", "submission", "supplement"))
+    items: list[ChaseItem] = []
+    for aid, state, plan_received, supplement_due, group, uid, code, name in rows:
+        assert aid is not None and uid is not None
+        if state in NOT_SUBMITTED:
+            if cycle.phase in PLAN_PHASES and plan_received is None and (due := plan.due(uid, group)):
+                items.append(ChaseItem("assessment", aid, uid, code, name, "plan", due))
+            if due := submission.due(uid, group):
+                items.append(ChaseItem("assessment", aid, uid, code, name, "submission", due))
+        elif state == S.supplement_requested and (due := supplement_due or supplement.due(uid, group)):
+            items.append(ChaseItem("assessment", aid, uid, code, name, "supplement", due))
+    return items
+
+
+def _sent(session: Session, cycle: Cycle) -> dict[tuple[str, int, str, datetime], set[str]]:
+    sent: dict[tuple[str, int, str, datetime], set[str]] = {}
+    for kind, item_id, phase, due, step in session.execute(
+        select(
+            col(ChaseStep.item_kind),
+            col(ChaseStep.item_id),
+            col(ChaseStep.phase),
+            col(ChaseStep.due_at),
+            col(ChaseStep.step),
+        ).where(col(ChaseStep.cycle_id) == cycle.id)
+    ):
+        sent.setdefault((kind, item_id, phase, due), set()).add(step)
+    return sent
+
+
+def _lock(session: Session) -> None:
+    """Serialise sweeps: on PostgreSQL an advisory lock held until commit; SQLite's writing
+    transaction (BEGIN IMMEDIATE) already holds the database's write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({SWEEP_LOCK})")
+
+
+@task(name="sweep")
+def sweep(params: SweepParams) -> SweepSummary:
+    """Queue every reminder and escalation step that is due as of `params.at`, once, in one transaction."""
+    settings = get_settings()
+    engine = engine_for(params.database_url)
+    as_of = params.at or now()
+    with write_session(engine) as session:
+        _lock(session)
+        cycle = _cycle_for(session, params.year)
+        summary = SweepSummary(year=cycle.year, as_of=as_of)
+        if cycle.imported or cycle.phase == CyclePhase.closed:
+            return summary
+        assert cycle.id is not None
+        policy = policy_from(json.loads(cycle.chase_policy or "{}"))
+        items = chase_items(session, cycle)
+        summary.items = len(items)
+        sent = _sent(session, cycle)
+        directory = Directory(session)
+        authority = session.get(OrgUnit, cycle.authority_id)
+        authority_name = authority.name if authority else ""
+        steps: list[tuple[object, ...]] = []
+        messages: list[Queued] = []
+        events: list[EventDraft] = []
+        for item in items:
+            for step in steps_due(
+                policy, item.due_at, as_of, sent.get((item.kind, item.item_id, item.phase, item.due_at), ())
+            ):
+                people = directory.resolve(item.unit_id, step.to)
+                fallback = not people
+                if fallback:  # an escalation nobody would read is an escalation that never fired
+                    people = directory.coordinators
+                line = SweepLine(item.unit_code, item.phase, step.key, item.due_at, [p.code for p in people], fallback)
+                summary.lines.append(line)
+                steps.append(
+                    (
+                        cycle.id,
+                        item.kind,
+                        item.item_id,
+                        item.unit_code,
+                        item.phase,
+                        item.due_at,
+                        step.key,
+                        as_of,
+                        len(people),
+                    )
+                )
+                messages += _messages(
+                    settings.mail_lang, settings.public_url, cycle, item, step, people, directory, authority_name, as_of
+                )
+                events.append(
+                    EventDraft(
+                        kind="deadline",
+                        trigger="remind" if step.kind == "reminder" else "escalate",
+                        actor="system:sweep",
+                        at=as_of,
+                        cycle_year=cycle.year,
+                        unit_code=item.unit_code,
+                        reason=f"{item.phase}: {step.key}",
+                        payload={
+                            "phase": item.phase,
+                            "step": step.key,
+                            "due": item.due_at,
+                            "to": line.to,
+                            **({"fallback": "coordinators"} if fallback else {}),
+                        },
+                    )
+                )
+        insert_rows(
+            session,
+            "chase_step",
+            ("cycle_id", "item_kind", "item_id", "unit_code", "phase", "due_at", "step", "fired_at", "recipients"),
+            steps,
+        )
+        summary.messages = queue(session, messages, as_of)
+        append(session, events)
+        summary.lines.sort(key=lambda x: (x.due_at, x.unit, x.step))
+        return summary
+
+
+def _messages(
+    lang: str,
+    public_url: str,
+    cycle: Cycle,
+    item: ChaseItem,
+    step: Step,
+    people: list[Recipient],
+    directory: Directory,
+    authority: str,
+    as_of: datetime,
+) -> list[Queued]:
+    base = {
+        "unit_name": item.unit_name,
+        "unit_code": item.unit_code,
+        "phase_label": phase_label(item.phase, lang),
+        "due": item.due_at.isoformat(),
+        "year": cycle.year,
+        "authority": authority,
+        "link": f"{public_url.rstrip('/')}/units/{item.unit_code}?year={cycle.year}",
+    }
+    extra: dict[str, object]
+    if step.kind == "reminder":
+        kind, extra = "reminder", {"days_left": days_left(item.due_at, as_of)}
+    else:
+        responsible = [p.name for p in directory.resolve(item.unit_id, ("focal", "head"))]
+        kind, extra = (
+            "escalation",
+            {"days_late": days_late(item.due_at, as_of), "step": step.number, "responsible": responsible},
+        )
+    key = f"chase:{item.kind}:{item.item_id}:{item.phase}:{item.due_at.isoformat()}:{step.key}"
+    return [
+        Queued(
+            dedupe_key=f"{key}:{p.code}",
+            kind=kind,
+            to_email=p.email,
+            to_name=p.name,
+            lang=lang,
+            unit_code=item.unit_code,
+            cycle_year=cycle.year,
+            context={**base, **extra, "person_name": p.name},
+        )
+        for p in people
+    ]
+
+
+@flow(name="deadline-sweep")
+def sweep_flow(params: SweepParams) -> SweepSummary:
+    """The daily deadline sweep (also run on demand: `cchc sweep --as-of`)."""
+    return sweep(params)
