@@ -53,7 +53,7 @@ from flows.runtime import configure_prefect  # noqa: E402  (no prefect import he
 configure_prefect()  # before prefect or any flows module is imported
 
 from config.settings import get_settings  # noqa: E402
-from models.org import GroupDef, OrgDef, PersonDef, UnitDef  # noqa: E402
+from flows.synthetic import synthetic_org, unit_code  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2021
@@ -66,33 +66,6 @@ T = TypeVar("T")
 def at(day: str, clock: str = "09:00") -> datetime:
     """A moment of the 2021 calendar in Asia/Ho_Chi_Minh: at("31/08/2021", "10:00")."""
     return datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M").replace(tzinfo=TZ)
-
-
-def unit_code(i: int) -> str:
-    return f"CAH-{i:05d}"
-
-
-def synthetic_org(units: int) -> OrgDef:
-    """The authority, a team holding the coordinator and the appraiser (not assessed: no group), and
-    `units` assessed districts in group cah. Groups tthc and ktthc exist because the calendar names them."""
-    return OrgDef(
-        code="CAT",
-        name="Công an tỉnh (benchmark)",
-        groups=(
-            GroupDef("tthc", "Đơn vị có thủ tục hành chính"),
-            GroupDef("ktthc", "Đơn vị không có thủ tục hành chính"),
-            GroupDef("cah", "Công an cấp huyện"),
-        ),
-        units=(
-            UnitDef("CAT", "Công an tỉnh", "authority", None, None),
-            UnitDef("PV01", "Phòng Tham mưu (benchmark)", "team", "CAT", None),
-            *(UnitDef(unit_code(i), f"Công an huyện {i}", "district", "CAT", "cah") for i in range(1, units + 1)),
-        ),
-        people=(
-            PersonDef(COORDINATOR, "Điều phối viên", "coord@bench.example", "PV01", ("coordinator",)),
-            PersonDef(APPRAISER, "Thẩm định viên", "appr@bench.example", "PV01", ("appraiser",)),
-        ),
-    )
 
 
 def quality_of(i: int) -> float:

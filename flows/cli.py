@@ -697,7 +697,12 @@ def sweep(
     if as_json:
         from dataclasses import asdict
 
-        print_json(asdict(summary))
+        print_json(
+            {
+                **{k: v for k, v in asdict(summary).items() if k != "lines"},
+                "lines": [asdict(line) for line in summary.lines],
+            }
+        )
         return
     from rich.table import Table
 

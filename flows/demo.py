@@ -10,7 +10,9 @@ appraisers may not appraise it), supplements before 08/9, bonus and penalty item
 from __future__ import annotations
 
 import csv
+import os
 import tempfile
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +22,7 @@ from sqlalchemy.engine import make_url
 from config.settings import get_settings
 from flows.display import console, errors, print_ranking
 from flows.runtime import UserError
+from notifications.sink import LoopbackMailbox
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 COORDINATOR = "pv01.coord1"
@@ -34,6 +37,8 @@ QUALITY = {
     "ktthc": [0.951, 0.945, 0.94, 0.935] + [0.915 - 0.004 * i for i in range(17)] + [0.83, 0.82],
     "cah": [0.951, 0.945, 0.94, 0.935, 0.93, 0.927, 0.925] + [0.915 - 0.007 * i for i in range(8)],
 }
+NO_PLAN = ("PC11", "CAH-EHL")  # do not send their own plan on time (PC11 sends it late)
+SWEEP_BEFORE = {"25/08/2021": "24/08/2021", "29/08/2021": "28/08/2021", "30/08/2021": "30/08/2021"}
 ACCURATE = 0.85  # below this, units overrate themselves: the appraiser corrects them, no bonus B1
 LATE = ("PA05", "PC11", "CAH-EHL")  # report after the deadline: no timeliness bonus
 SUPPLEMENT = ("CAH-KNA", "PC03")  # asked for missing evidence
@@ -66,32 +71,48 @@ def run_demo(url: str) -> None:
     from flows.auditlog import verify_chain
     from flows.awards import awards_flow
     from flows.cycle import advance_cycle_flow, open_cycle_flow
+    from flows.deadlines import register_plan
     from flows.history import import_results
     from flows.lookup import actor_for
+    from flows.notify import flush_flow
     from flows.org import read_org, write_org
     from flows.params import (
         AdvanceParams,
         AppraiseParams,
         AwardsParams,
+        FlushParams,
         ImportParams,
         OpenCycleParams,
         PublishParams,
         SubmitParams,
+        SweepParams,
     )
     from flows.publication import publish_flow, read_ranking
     from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
     from flows.status import cycle_status
+    from flows.sweep import sweep_flow
     from flows.synthetic import unit_rows, write_csv
     from models.db import get_engine, write_session
     from models.framework import framework_path, load_framework
     from models.migrate import upgrade
 
-    settings = get_settings()
     _fresh_database(url)
     upgrade(get_engine(url))
     work = Path(tempfile.mkdtemp(prefix="cchc-demo-"))
     console.print(f"[bold]cchc demo[/bold]: the 2021 cycle of the sample organisation, in {url}")
     console.print(f"[dim]generated files: {work}[/dim]")
+    mailbox = LoopbackMailbox(work / "mail").start()
+    saved = _point_mail_at(mailbox)
+    settings = get_settings()
+
+    def daily(day: str) -> None:
+        """The 08:00 deadline sweep of a day, then the outbox flush (what `cchc serve` schedules)."""
+        swept = sweep_flow(SweepParams(year=2021, database_url=url, at=at(day, "08:00")))
+        flushed = flush_flow(FlushParams(database_url=url, at=at(day, "08:05")))
+        if swept.lines:
+            counts = Counter(f"{line.phase} {line.step}" for line in swept.lines)
+            what = ", ".join(f"{n}× {key}" for key, n in sorted(counts.items(), key=lambda kv: kv[0]))
+            step(f"{day} 08:00 deadline sweep: {what}; {flushed.sent} e-mails sent")
 
     org_path = settings.config_dir / "org" / "daklak.yaml"
     org = read_org(org_path)
@@ -108,6 +129,19 @@ def run_demo(url: str) -> None:
     errors.print("[dim]Starting Prefect (a temporary local server; the first flow takes a few seconds)…[/dim]")
     opened = open_cycle_flow(OpenCycleParams(year=2021, database_url=url, actor=COORDINATOR, at=at("25/06/2021")))
     step(f"cycle 2021 opened on 25/06/2021 (Kế hoạch 181/KH-CAT): {opened.assessments} assessments in state plan")
+    for unit in assessed:
+        if unit.code not in NO_PLAN:
+            register_plan(
+                url,
+                2021,
+                unit.code,
+                f"{10 + len(unit.code)}/KH-{unit.code} ngày 05/07/2021",
+                COORDINATOR,
+                at("05/07/2021"),
+            )
+    step(f"05/07/2021: {len(assessed) - len(NO_PLAN)} units send their own plans; {', '.join(NO_PLAN)} do not")
+    for day in ("08/07/2021", "12/07/2021", "14/07/2021", "15/07/2021"):
+        daily(day)
     advance_cycle_flow(
         AdvanceParams(
             year=2021,
@@ -117,7 +151,11 @@ def run_demo(url: str) -> None:
             reason="Các đơn vị đã gửi kế hoạch",
         )
     )
-    step("15/07/2021: plans are in; every unit moves to self-assessment")
+    step("15/07/2021: the plan deadline has passed; every unit moves to self-assessment")
+    register_plan(url, 2021, NO_PLAN[0], f"27/KH-{NO_PLAN[0]} ngày 16/07/2021", COORDINATOR, at("16/07/2021"))
+    step(f"16/07/2021: {NO_PLAN[0]} sends its plan late")
+    for day in ("17/07/2021", "20/07/2021"):
+        daily(day)
 
     frameworks = {
         g: load_framework(framework_path(settings.config_dir, code))
@@ -152,12 +190,14 @@ def run_demo(url: str) -> None:
     )
     step(f"20/08/2021: self-assessments imported: {summary.rows} scores of {summary.units} units ({sheet.name})")
 
-    on_time_days = ["23/08/2021", "25/08/2021", "27/08/2021", "30/08/2021"]
     units_on_time = [u.code for u in assessed if u.code not in LATE]
-    for i, day in enumerate(on_time_days):
-        batch = units_on_time[i :: len(on_time_days)]
+    days = ["25/08/2021", "27/08/2021", "29/08/2021", "30/08/2021"]
+    for i, day in enumerate(days):
+        if day in SWEEP_BEFORE:
+            daily(SWEEP_BEFORE[day])
+        batch = units_on_time[i :: len(days)]
         submit_flow(SubmitParams(year=2021, units=batch, database_url=url, actor=COORDINATOR, at=at(day, "16:00")))
-    step(f"23–30/08/2021: {len(units_on_time)} units report on time; {', '.join(LATE)} have not reported yet")
+    step(f"25–30/08/2021: {len(units_on_time)} units report on time; {', '.join(LATE)} have not reported yet")
 
     change_units(
         url,
@@ -178,25 +218,22 @@ def run_demo(url: str) -> None:
     )
     step("30/08/2021: CAH-KBO withdraws its report (rút lại), corrects criterion 1.1.1 and reports again")
 
+    daily("31/08/2021")
     advance_cycle_flow(
         AdvanceParams(
             year=2021,
             database_url=url,
             actor=COORDINATOR,
-            at=at("31/08/2021", "08:00"),
+            at=at("31/08/2021", "08:30"),
             reason="Hết hạn báo cáo tự đánh giá",
         )
     )
     step("31/08/2021: the reporting deadline has passed; appraisal starts")
-    for i, unit_code in enumerate(LATE):
+    for unit_code, day in zip(LATE, ("01/09/2021", "02/09/2021", "03/09/2021"), strict=True):
+        if day == "02/09/2021":
+            daily(day)
         submit_flow(
-            SubmitParams(
-                year=2021,
-                units=[unit_code],
-                database_url=url,
-                actor=COORDINATOR,
-                at=at(f"0{i + 1}/09/2021", "10:00"),
-            )
+            SubmitParams(year=2021, units=[unit_code], database_url=url, actor=COORDINATOR, at=at(day, "10:00"))
         )
     step(f"01–03/09/2021: {', '.join(LATE)} report late")
 
@@ -239,6 +276,7 @@ def run_demo(url: str) -> None:
             if r[0] in SUPPLEMENT and r[1] in missing_codes.get(r[0], [])[:3]
         ],
     )
+    daily("07/09/2021")
     import_self_assessment_flow(
         ImportParams(path=str(supplement), year=2021, database_url=url, actor=COORDINATOR, at=at("07/09/2021"))
     )
@@ -305,8 +343,36 @@ def run_demo(url: str) -> None:
     step(f"cycle status: phase {status.phase}; late reports: {', '.join(status.late) or 'none'}")
     verified = verify_chain(url)
     step(f"audit trail: {verified.events} events, chain {'intact' if verified.ok else 'BROKEN'}")
-    console.print(f"\nTry: cchc --database-url {url} audit log --unit CAH-KBO   |   cycle status --year 2021\n")
+    final = flush_flow(FlushParams(database_url=url, at=at("10/12/2021", "11:00")))
+    mailbox.stop()
+    _restore_mail(saved)
+    step(
+        f"notices of supplements, publication and awards: {final.sent} e-mails; {mailbox.count} e-mails in all "
+        f"reached the demo's loopback mailbox ({work / 'mail'}, one .eml each)"
+    )
+    console.print(
+        f"\nTry: cchc --database-url {url} audit log --unit CAH-EHL  |  cycle status --year 2021  |  notify status\n"
+    )
     print_ranking(read_ranking(url, 2021))
+
+
+def _point_mail_at(mailbox: LoopbackMailbox) -> dict[str, str | None]:
+    """Send the demo's e-mail to its own loopback mailbox (the settings come from the environment)."""
+    saved = {key: os.environ.get(key) for key in ("CCHC_SMTP_HOST", "CCHC_SMTP_PORT", "CCHC_SMTP_SECURITY")}
+    os.environ.update(
+        {"CCHC_SMTP_HOST": "127.0.0.1", "CCHC_SMTP_PORT": str(mailbox.port), "CCHC_SMTP_SECURITY": "none"}
+    )
+    get_settings.cache_clear()
+    return saved
+
+
+def _restore_mail(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    get_settings.cache_clear()
 
 
 def appraiser_of(unit: str) -> str:

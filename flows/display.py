@@ -24,7 +24,12 @@ def local_time(value: datetime | None, with_time: bool = True) -> str:
 
 
 def print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, ensure_ascii=False, default=str), ensure_ascii=False)
+    console.print_json(json.dumps(data, ensure_ascii=False, default=_plain), ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what json does not know: instants as ISO 8601 (UTC as stored), decimals as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def print_ranking(report: Any) -> None:

@@ -54,7 +54,7 @@ def notify_units(
                     lang=lang,
                     unit_code=code,
                     cycle_year=cycle.year,
-                    context={**base, "person_name": person.name},
+                    context=base,
                 )
             )
     return queue(session, messages, at)

@@ -44,7 +44,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
 
 def compose(row: Claimed, settings: Settings, at: datetime) -> mime.Mail:
     """A claimed outbox row as the bytes of its e-mail (pure: template + data)."""
-    context: dict[str, Any] = json.loads(row.context)
+    context: dict[str, Any] = {**json.loads(row.context), "person_name": row.to_name}
     rendered = render(row.kind, context, lang=row.lang, timezone=settings.timezone)
     _, from_addr = mime.split_from(settings.mail_from)
     domain = from_addr.rpartition("@")[2] or "localhost"

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from config.settings import get_settings
 from flows.lookup import Deadlines
-from flows.params import SweepParams
+from flows.params import Listing, SweepParams
 from flows.runtime import engine_for, now
 from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
@@ -28,6 +28,7 @@ from models.chasing import Step, days_late, days_left, policy_from, steps_due
 from models.db import write_session
 from models.directory import Directory, Recipient
 from models.tables import Assessment, ChaseStep, Cycle, OrgUnit
+from models.text import canonical
 from notifications.labels import phase_label
 from notifications.outbox import Queued, queue
 from states.assessment import AssessmentState
@@ -65,7 +66,7 @@ class SweepSummary:
     year: int
     as_of: datetime
     items: int = 0
-    lines: list[SweepLine] = field(default_factory=list)
+    lines: Listing[SweepLine] = field(default_factory=Listing)
     messages: int = 0
 
 
@@ -230,19 +231,8 @@ def _messages(
             {"days_late": days_late(item.due_at, as_of), "step": step.number, "responsible": responsible},
         )
     key = f"chase:{item.kind}:{item.item_id}:{item.phase}:{item.due_at.isoformat()}:{step.key}"
-    return [
-        Queued(
-            dedupe_key=f"{key}:{p.code}",
-            kind=kind,
-            to_email=p.email,
-            to_name=p.name,
-            lang=lang,
-            unit_code=item.unit_code,
-            cycle_year=cycle.year,
-            context={**base, **extra, "person_name": p.name},
-        )
-        for p in people
-    ]
+    shared = canonical({**base, **extra})  # one context for every recipient of the step
+    return [Queued(f"{key}:{p.code}", kind, p.email, p.name, shared, lang, item.unit_code, cycle.year) for p in people]
 
 
 @flow(name="deadline-sweep")

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from models.framework import FrameworkDef, SubCriterion
+from models.org import GroupDef, OrgDef, PersonDef, UnitDef
 
 STEP = Decimal("0.05")
 HEADER = ["unit", "criterion", "score", "evidence", "note", "metric"]
@@ -83,3 +84,40 @@ def write_csv(path: Path, rows: Iterable[list[str]]) -> int:
             writer.writerow(row)
             count += 1
     return count
+
+
+def unit_code(i: int) -> str:
+    return f"CAH-{i:05d}"
+
+
+def synthetic_org(units: int, *, unit_people: bool = False) -> OrgDef:
+    """The authority, a team holding a coordinator ("coord") and an appraiser ("appr") that is not
+    assessed, and `units` assessed districts in group cah (groups tthc and ktthc exist because the 2021
+    calendar names them). With `unit_people`, each district has a head and a focal officer."""
+    people = [
+        PersonDef("coord", "Điều phối viên", "coord@bench.example", "PV01", ("coordinator",)),
+        PersonDef("appr", "Thẩm định viên", "appr@bench.example", "PV01", ("appraiser",)),
+        PersonDef("gd", "Giám đốc", "gd@bench.example", "CAT", ("head",)),
+    ]
+    if unit_people:
+        for i in range(1, units + 1):
+            code = unit_code(i)
+            people.append(
+                PersonDef(f"{code}.head", f"Trưởng Công an huyện {i}", f"h{i}@bench.example", code, ("head",))
+            )
+            people.append(PersonDef(f"{code}.focal", f"Cán bộ đầu mối {i}", f"f{i}@bench.example", code, ("focal",)))
+    return OrgDef(
+        code="CAT",
+        name="Công an tỉnh (benchmark)",
+        groups=(
+            GroupDef("tthc", "Đơn vị có thủ tục hành chính"),
+            GroupDef("ktthc", "Đơn vị không có thủ tục hành chính"),
+            GroupDef("cah", "Công an cấp huyện"),
+        ),
+        units=(
+            UnitDef("CAT", "Công an tỉnh", "authority", None, None),
+            UnitDef("PV01", "Phòng Tham mưu (benchmark)", "team", "CAT", None),
+            *(UnitDef(unit_code(i), f"Công an huyện {i}", "district", "CAT", "cah") for i in range(1, units + 1)),
+        ),
+        people=tuple(people),
+    )

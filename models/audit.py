@@ -17,10 +17,26 @@ from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from models.bulk import insert_rows
 from models.tables import AuditEvent, AuditHead
 from models.text import canonical
 
 GENESIS = "0" * 64
+EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "kind",
+    "trigger",
+    "cycle_year",
+    "unit_code",
+    "from_state",
+    "to_state",
+    "reason",
+    "payload",
+    "prev_hash",
+    "hash",
+)
 
 
 class AuditConflict(RuntimeError):
@@ -101,8 +117,7 @@ def append(session: Session, drafts: Sequence[EventDraft]) -> int:
         row["prev_hash"] = prev
         row["hash"] = prev = event_hash(prev, seq, row)
         rows.append(row)
-    for chunk_start in range(0, len(rows), 5000):
-        session.execute(insert(AuditEvent), rows[chunk_start : chunk_start + 5000])
+    insert_rows(session, "audit_event", EVENT_COLUMNS, ([row[c] for c in EVENT_COLUMNS] for row in rows))
     moved = cast(
         CursorResult[Any],
         session.execute(

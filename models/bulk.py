@@ -52,17 +52,17 @@ def sqlite_instant(value: datetime) -> str:
 
 def _sqlite_rows(chunk: list[Sequence[Any]]) -> Sequence[Sequence[Any]]:
     """Rows with their aware datetimes written the way the ORM writes them on SQLite."""
-    instants = [i for i, v in enumerate(chunk[0]) if isinstance(v, datetime)] if chunk else []
-    if not instants:
-        return chunk
-    converted = []
-    for row in chunk:
-        values = list(row)
-        for i in instants:
-            if isinstance(values[i], datetime):
-                values[i] = sqlite_instant(values[i])
-        converted.append(tuple(values))
-    return converted
+    seen: dict[datetime, str] = {}  # rows of one write mostly share their instants
+
+    def value(v: Any) -> Any:
+        if not isinstance(v, datetime):
+            return v
+        text = seen.get(v)
+        if text is None:
+            text = seen[v] = sqlite_instant(v)
+        return text
+
+    return [tuple(value(v) for v in row) for row in chunk]
 
 
 def update_rows(

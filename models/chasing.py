@@ -11,6 +11,7 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from models.calendar import ChasePolicy, EscalationStep, parse_chase
 
@@ -27,14 +28,15 @@ class Step:
     number: int = 0  # the rung of the escalation ladder
 
 
-def ladder(policy: ChasePolicy, due_at: datetime) -> list[Step]:
-    """Every step of one deadline, in time order."""
+@lru_cache(maxsize=4096)
+def ladder(policy: ChasePolicy, due_at: datetime) -> tuple[Step, ...]:
+    """Every step of one deadline, in time order (thousands of items share a few deadlines: cached)."""
     steps = [
         Step(f"remind-{days}", "reminder", due_at - days * DAY, policy.remind, days)
         for days in sorted(policy.reminders, reverse=True)
     ]
     steps += [_escalation(e, due_at) for e in policy.escalation]
-    return steps
+    return tuple(steps)
 
 
 def _escalation(step: EscalationStep, due_at: datetime) -> Step:

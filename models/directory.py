@@ -9,11 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlmodel import col
-
-from models.tables import OrgUnit, Person, PersonRole
 
 
 @dataclass(frozen=True)
@@ -28,19 +24,14 @@ class Directory:
         self.parent: dict[int, int | None] = {}
         self.kind: dict[int, str] = {}
         self.code: dict[int, str] = {}
-        for uid, code, parent, kind in session.execute(
-            select(col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.parent_id), col(OrgUnit.kind))
-        ):
+        connection = session.connection()
+        for uid, code, parent, kind in connection.exec_driver_sql("SELECT id, code, parent_id, kind FROM unit"):
             self.parent[uid], self.kind[uid], self.code[uid] = parent, kind, code
         self.by_role: dict[tuple[int, str], list[Recipient]] = {}
         self.coordinators: list[Recipient] = []
-        rows = session.execute(
-            select(
-                col(Person.code), col(Person.full_name), col(Person.email), col(Person.unit_id), col(PersonRole.role)
-            )
-            .join(PersonRole, col(PersonRole.person_id) == col(Person.id))
-            .where(col(Person.active).is_(True))
-            .order_by(col(Person.code))
+        rows = connection.exec_driver_sql(
+            "SELECT p.code, p.full_name, p.email, p.unit_id, r.role FROM person p "
+            "JOIN person_role r ON r.person_id = p.id WHERE p.active ORDER BY p.code"
         )
         for code, name, email, unit_id, role in rows:
             person = Recipient(code, name, email)

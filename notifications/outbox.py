@@ -38,15 +38,16 @@ COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Queued:
-    """A message to write to the outbox."""
+    """A message to write to the outbox. `context` is the template's data (the recipient's name is added
+    at rendering from `to_name`), as a dict or as its canonical JSON when many messages share it."""
 
     dedupe_key: str
     kind: str
     to_email: str
     to_name: str
-    context: dict[str, Any]
+    context: dict[str, Any] | str
     lang: str = "vi"
     unit_code: str | None = None
     cycle_year: int | None = None
@@ -68,7 +69,7 @@ def queue(session: Session, messages: Iterable[Queued], at: datetime) -> int:
                 m.to_name,
                 m.unit_code,
                 m.cycle_year,
-                canonical(m.context),
+                m.context if isinstance(m.context, str) else canonical(m.context),
                 "pending",
                 0,
                 at,
