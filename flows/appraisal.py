@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, stored_framework
+from flows.lookup import Deadlines, actor_for, stored_framework, unit_assessment
 from flows.params import AppraiseParams
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import _cycle_for, sub_slots
@@ -27,7 +27,7 @@ from models.framework import FrameworkDef
 from models.people import Actor
 from models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
 from models.scoring import Appraised, appraise_sub, is_on_time
-from models.tables import Adjustment, Assessment, Cycle, OrgUnit, Score, table_of
+from models.tables import Adjustment, Assessment, Cycle, Score, table_of
 from models.types import from_hundredths, to_hundredths
 from states.assessment import AssessmentState, assessment_machine
 from states.guards import AssessmentFacts, Context
@@ -290,14 +290,7 @@ def adjust(
         actor = actor_for(session, actor_ident)
         if not actor.is_authority_staff:
             raise UserError(f"{actor.label()} does not act for the authority; bonuses and penalties are theirs")
-        row = session.execute(
-            select(Assessment, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
-            .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
-        ).first()
-        if row is None:
-            raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
-        assessment, org_unit = row
+        assessment, org_unit = unit_assessment(session, cycle, unit)
         if unit in actor.own_units:
             raise UserError(f"{actor.label()} belongs to {unit} and cannot adjust their own unit's result")
         if assessment.state not in ADJUSTABLE:

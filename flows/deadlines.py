@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for
+from flows.lookup import Deadlines, actor_for, unit_assessment
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
 from models.db import write_session
 from models.formats import local_time
-from models.tables import Assessment, Deadline, OrgUnit
+from models.tables import Assessment, Deadline
 from models.text import collapse_lines
 from states.assessment import AssessmentState
 from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
@@ -52,14 +52,7 @@ def extend(
         actor = actor_for(session, actor_ident)
         if not (actor.is_authority_leader or "coordinator" in actor.roles):
             raise UserError(f"only a coordinator or the authority's leadership grants extensions, not {actor.label()}")
-        row = session.execute(
-            select(Assessment, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
-            .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
-        ).first()
-        if row is None:
-            raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
-        assessment, org_unit = row
+        assessment, org_unit = unit_assessment(session, cycle, unit)
         assert org_unit.id is not None
         if phase == "supplement":
             if assessment.state != AssessmentState.supplement_requested:
@@ -120,14 +113,7 @@ def register_plan(
     with write_session(engine_for(database_url)) as session:
         cycle = _cycle_for(session, year)
         actor = actor_for(session, actor_ident)
-        row = session.execute(
-            select(Assessment, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
-            .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
-        ).first()
-        if row is None:
-            raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
-        assessment, org_unit = row
+        assessment, org_unit = unit_assessment(session, cycle, unit)
         facts = AssessmentFacts(
             assessment.id or 0,
             unit,

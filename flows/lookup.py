@@ -11,7 +11,7 @@ from sqlmodel import col
 from flows.runtime import UserError
 from models.framework import FrameworkDef, parse_framework
 from models.people import Actor, UnknownActor, resolve_actor, system_actor
-from models.tables import Cycle, Deadline, Framework, Publication
+from models.tables import Assessment, Cycle, Deadline, Framework, OrgUnit, Publication
 from models.text import canonical
 
 
@@ -33,6 +33,19 @@ def latest_cycle_year(session: Session) -> int:
     if year is None:
         raise UserError("no cycle is open yet: run `cchc cycle open --year YYYY`")
     return year
+
+
+def unit_assessment(session: Session, cycle: Cycle, unit: str) -> tuple[Assessment, OrgUnit]:
+    """A unit's assessment in a cycle, or a UserError naming the unit."""
+    row = session.execute(
+        select(Assessment, OrgUnit)
+        .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+        .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
+    ).first()
+    if row is None:
+        raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
+    assessment, org_unit = row
+    return assessment, org_unit
 
 
 def actor_for(session: Session, ident: str | None, *, task: str | None = None) -> Actor:

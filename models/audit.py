@@ -37,6 +37,7 @@ EVENT_COLUMNS = (
     "prev_hash",
     "hash",
 )
+HASHED_COLUMNS = EVENT_COLUMNS[1:-2]  # what an event's hash covers besides its seq and the previous hash
 
 
 class AuditConflict(RuntimeError):
@@ -155,21 +156,7 @@ def verify(session: Session, *, max_problems: int = 20) -> Verification:
     expected_seq, prev, count = 1, GENESIS, 0
     for event in _rows(session):
         count += 1
-        row = {
-            c: getattr(event, c)
-            for c in (
-                "at",
-                "actor",
-                "kind",
-                "trigger",
-                "cycle_year",
-                "unit_code",
-                "from_state",
-                "to_state",
-                "reason",
-                "payload",
-            )
-        }
+        row = {c: getattr(event, c) for c in HASHED_COLUMNS}
         if event.seq != expected_seq:
             missing = f"#{expected_seq}" if event.seq == expected_seq + 1 else f"#{expected_seq}–#{event.seq - 1}"
             problems.append(f"event {missing} is missing: deleted from the trail")
