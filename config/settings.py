@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL server for the test suite (a fresh database is created on it); unset = SQLite only",
     )
+    store_dir: Path = Field(
+        default=Path("var/store"), description="Content-addressed files: documents, scans, evidence"
+    )
     # E-mail (notifications/): the SMTP server the outbox is delivered to.
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server")
     smtp_port: int = Field(default=25, description="SMTP port (587 with STARTTLS, 465 with TLS)")

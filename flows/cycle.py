@@ -199,6 +199,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
                     opened_at=at,
                     config_sha256=calendar.sha256,
                     chase_policy=canonical(calendar.chase.as_dict()),
+                    commitment_policy=canonical(calendar.commitments.as_dict()),
                     version=1,
                     imported=False,
                 )

@@ -13,7 +13,7 @@ import csv
 import os
 import tempfile
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from config.settings import get_settings
 from flows.display import console, errors, print_ranking
 from flows.runtime import UserError
+from models.org import OrgDef
 from notifications.sink import LoopbackMailbox
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -37,6 +38,7 @@ QUALITY = {
     "ktthc": [0.951, 0.945, 0.94, 0.935] + [0.915 - 0.004 * i for i in range(17)] + [0.83, 0.82],
     "cah": [0.951, 0.945, 0.94, 0.935, 0.93, 0.927, 0.925] + [0.915 - 0.007 * i for i in range(8)],
 }
+NO_COMMITMENT = "PC11"  # its head does not sign online: chased, then signs on paper
 NO_PLAN = ("PC11", "CAH-EHL")  # do not send their own plan on time (PC11 sends it late)
 SWEEP_BEFORE = {"25/08/2021": "24/08/2021", "29/08/2021": "28/08/2021", "30/08/2021": "30/08/2021"}
 ACCURATE = 0.85  # below this, units overrate themselves: the appraiser corrects them, no bonus B1
@@ -70,6 +72,7 @@ def run_demo(url: str) -> None:
     from flows.appraisal import adjust, appraise_flow
     from flows.auditlog import verify_chain
     from flows.awards import awards_flow
+    from flows.commitments import record_paper
     from flows.cycle import advance_cycle_flow, open_cycle_flow
     from flows.deadlines import register_plan
     from flows.history import import_results
@@ -102,7 +105,7 @@ def run_demo(url: str) -> None:
     console.print(f"[bold]cchc demo[/bold]: the 2021 cycle of the sample organisation, in {url}")
     console.print(f"[dim]generated files: {work}[/dim]")
     mailbox = LoopbackMailbox(work / "mail").start()
-    saved = _point_mail_at(mailbox)
+    saved = _demo_settings(mailbox, work)
     settings = get_settings()
 
     def daily(day: str) -> None:
@@ -129,6 +132,7 @@ def run_demo(url: str) -> None:
     errors.print("[dim]Starting Prefect (a temporary local server; the first flow takes a few seconds)…[/dim]")
     opened = open_cycle_flow(OpenCycleParams(year=2021, database_url=url, actor=COORDINATOR, at=at("25/06/2021")))
     step(f"cycle 2021 opened on 25/06/2021 (Kế hoạch 181/KH-CAT): {opened.assessments} assessments in state plan")
+    _commitments(url, org)
     for unit in assessed:
         if unit.code not in NO_PLAN:
             register_plan(
@@ -154,6 +158,10 @@ def run_demo(url: str) -> None:
     step("15/07/2021: the plan deadline has passed; every unit moves to self-assessment")
     register_plan(url, 2021, NO_PLAN[0], f"27/KH-{NO_PLAN[0]} ngày 16/07/2021", COORDINATOR, at("16/07/2021"))
     step(f"16/07/2021: {NO_PLAN[0]} sends its plan late")
+    scan = work / f"cam-ket-{NO_COMMITMENT}-ban-ky-giay.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% scanned paper commitment (demo)\n%%EOF\n")
+    record_paper(url, 2021, NO_COMMITMENT, scan, date(2021, 7, 16), COORDINATOR, at("16/07/2021", "10:00"))
+    step(f"16/07/2021: {NO_COMMITMENT}'s head signed on paper; the coordinator records it with the scan")
     for day in ("17/07/2021", "20/07/2021"):
         daily(day)
 
@@ -345,7 +353,7 @@ def run_demo(url: str) -> None:
     step(f"audit trail: {verified.events} events, chain {'intact' if verified.ok else 'BROKEN'}")
     final = flush_flow(FlushParams(database_url=url, at=at("10/12/2021", "11:00")))
     mailbox.stop()
-    _restore_mail(saved)
+    _restore_settings(saved)
     step(
         f"notices of supplements, publication and awards: {final.sent} e-mails; {mailbox.count} e-mails in all "
         f"reached the demo's loopback mailbox ({work / 'mail'}, one .eml each)"
@@ -356,23 +364,58 @@ def run_demo(url: str) -> None:
     print_ranking(read_ranking(url, 2021))
 
 
-def _point_mail_at(mailbox: LoopbackMailbox) -> dict[str, str | None]:
-    """Send the demo's e-mail to its own loopback mailbox (the settings come from the environment)."""
-    saved = {key: os.environ.get(key) for key in ("CCHC_SMTP_HOST", "CCHC_SMTP_PORT", "CCHC_SMTP_SECURITY")}
-    os.environ.update(
-        {"CCHC_SMTP_HOST": "127.0.0.1", "CCHC_SMTP_PORT": str(mailbox.port), "CCHC_SMTP_SECURITY": "none"}
-    )
+def _demo_settings(mailbox: LoopbackMailbox, work: Path) -> dict[str, str | None]:
+    """The demo's e-mail goes to its own loopback mailbox and its documents to its own store (the
+    settings come from the environment); the previous values are given back at the end."""
+    demo = {
+        "CCHC_SMTP_HOST": "127.0.0.1",
+        "CCHC_SMTP_PORT": str(mailbox.port),
+        "CCHC_SMTP_SECURITY": "none",
+        "CCHC_STORE_DIR": str(work / "store"),
+    }
+    saved = {key: os.environ.get(key) for key in demo}
+    os.environ.update(demo)
     get_settings.cache_clear()
     return saved
 
 
-def _restore_mail(saved: dict[str, str | None]) -> None:
+def _restore_settings(saved: dict[str, str | None]) -> None:
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
     get_settings.cache_clear()
+
+
+def _commitments(url: str, org: OrgDef) -> None:
+    """Heads sign their responsibility commitments top-down: the Director, the units' heads, then the
+    heads of their teams and communes (deputies where a unit has no head)."""
+    from flows.commitments import commitments_flow, sign
+    from flows.params import CommitmentParams
+
+    prepared = commitments_flow(
+        CommitmentParams(year=2021, database_url=url, actor=COORDINATOR, at=at("25/06/2021", "10:00"))
+    )
+    step(
+        f"25/06/2021: {prepared.total} heads' commitments drafted (Word and HTML, kept by SHA-256); "
+        f"the Director's is sent for signing first"
+    )
+    sign(url, 2021, DIRECTOR, unit="CAT", at=at("26/06/2021"))
+    signers = {p.unit: p.code for p in org.people if "deputy" in p.roles}
+    signers.update({p.unit: p.code for p in org.people if "head" in p.roles})
+    units = [u for u in org.units if u.parent is not None and u.code != NO_COMMITMENT]
+    acting: list[str] = []
+    for i, unit in enumerate(sorted(units, key=lambda u: (u.parent != "CAT", u.code))):
+        day = f"{28 + i % 3:02d}/06/2021" if unit.parent == "CAT" else f"0{1 + i % 4}/07/2021"
+        if unit.code in signers and (unit.group is not None or unit.parent != "CAT"):
+            done = sign(url, 2021, signers[unit.code], unit=unit.code, at=at(day, "15:00"))
+            if done.capacity == "acting":
+                acting.append(f"{unit.code} (reported to {', '.join(done.notified)})")
+    step(
+        f"26/06–04/07/2021: the Director, then {len(units)} heads sign in cascade; no head, so a deputy signs "
+        f"as acting: {'; '.join(acting)}; {NO_COMMITMENT} does not sign"
+    )
 
 
 def appraiser_of(unit: str) -> str:

@@ -113,3 +113,7 @@ class Listing(Generic[T]):
         from copy import deepcopy
 
         return [deepcopy(item, memo) for item in self.items]
+
+
+class CommitmentParams(FlowParams):
+    year: int | None = None

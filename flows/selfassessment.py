@@ -27,8 +27,8 @@ from models.scoring import is_on_time
 from models.tables import Assessment, Criterion, Cycle, OrgUnit
 from models.types import from_hundredths
 from states.assessment import AssessmentState
-from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
-from states.workflow import Fired, fire_assessments, load_facts
+from states.guards import AssessmentFacts, Context, has_signed_commitment, is_unit_member_or_coordinator
+from states.workflow import Fired, commitment_gate, fire_assessments, load_facts
 
 S = AssessmentState
 
@@ -79,14 +79,28 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
             col(Assessment.supplement_criteria),
             col(Assessment.group_code),
             col(Assessment.version),
+            col(Assessment.unit_id),
         )
         .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
         .where(col(Assessment.cycle_id) == cycle.id)
     ).all()
+    required, signed = commitment_gate(session, cycle)
     slots: dict[str, UnitSlot] = {}
-    for code, name, aid, fid, state, requested, group, version in rows:
-        facts = AssessmentFacts(aid, code, name, group, state, version, cycle.year, cycle.phase)
-        refusal = is_unit_member_or_coordinator(Context(actor=actor, at=at, facts=facts))
+    for code, name, aid, fid, state, requested, group, version, unit_id in rows:
+        facts = AssessmentFacts(
+            aid,
+            code,
+            name,
+            group,
+            state,
+            version,
+            cycle.year,
+            cycle.phase,
+            commitment_required=required,
+            commitment_signed=unit_id in signed,
+        )
+        context = Context(actor=actor, at=at, facts=facts)
+        refusal = is_unit_member_or_coordinator(context) or has_signed_commitment(context)
         open_criteria = None
         if refusal is None and state == S.supplement_requested:
             named = [c for c in requested.split(",") if c]

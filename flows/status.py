@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from flows.lookup import Deadlines, current_publication
@@ -14,7 +14,7 @@ from flows.runtime import engine_for, now
 from flows.selfassessment import _cycle_for
 from models.db import read_session
 from models.scoring import is_on_time
-from models.tables import Assessment, Deadline, OrgUnit, UnitGroup
+from models.tables import Assessment, Commitment, Deadline, OrgUnit, UnitGroup
 from states.assessment import AssessmentState
 
 S = AssessmentState
@@ -34,6 +34,8 @@ class CycleStatus:
     overdue: list[str] = field(default_factory=list)  # not submitted, deadline passed
     late: list[str] = field(default_factory=list)  # submitted after the deadline
     published_version: int | None = None
+    commitments: dict[str, int] = field(default_factory=dict)  # state → how many
+    unsigned_commitments: int = 0
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,6 +105,15 @@ def cycle_status(database_url: str | None, year: int | None, at: datetime | None
                     status.overdue.append(code)
             elif submitted_at is not None and not is_on_time(submitted_at, due):
                 status.late.append(code)
+        status.commitments = {
+            str(state): int(n)
+            for state, n in session.execute(
+                select(col(Commitment.state), func.count())
+                .where(col(Commitment.cycle_id) == cycle.id)
+                .group_by(col(Commitment.state))
+            ).tuples()
+        }
+        status.unsigned_commitments = sum(n for state, n in status.commitments.items() if state != "signed")
         publication = current_publication(session, cycle)
         status.published_version = publication.version if publication else None
         return status

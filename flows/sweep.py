@@ -1,5 +1,6 @@
-"""The deadline sweep: every plan, submission and supplement whose deadline is near or past gets the
-reminder or escalation step that is due, written once, with its e-mails in the same transaction.
+"""The deadline sweep: every plan, submission, supplement and head's commitment whose deadline is near or
+past gets the reminder or escalation step that is due, written once, with its e-mails in the same
+transaction.
 
 Set-based: one query for the items, one for the steps already sent, one load of the people; then one
 bulk write of steps, messages and audit events. Running it again (or after a crash) sends nothing twice:
@@ -27,11 +28,12 @@ from models.bulk import insert_rows
 from models.chasing import Step, days_late, days_left, policy_from, steps_due
 from models.db import write_session
 from models.directory import Directory, Recipient
-from models.tables import Assessment, ChaseStep, Cycle, OrgUnit
+from models.tables import Assessment, ChaseStep, Commitment, Cycle, OrgUnit
 from models.text import canonical
 from notifications.labels import phase_label
 from notifications.outbox import Queued, queue
 from states.assessment import AssessmentState
+from states.commitment import CommitmentState
 from states.cycle import CyclePhase
 
 S = AssessmentState
@@ -42,7 +44,7 @@ SWEEP_LOCK = 4_201_021  # PostgreSQL advisory lock id: one sweep at a time
 
 @dataclass(frozen=True)
 class ChaseItem:
-    kind: str  # assessment (commitments, remediation and contributions come with their issues)
+    kind: str  # assessment | commitment (remediation and contributions come with their issues)
     item_id: int
     unit_id: int
     unit_code: str
@@ -97,7 +99,24 @@ def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
                 items.append(ChaseItem("assessment", aid, uid, code, name, "submission", due))
         elif state == S.supplement_requested and (due := supplement_due or supplement.due(uid, group)):
             items.append(ChaseItem("assessment", aid, uid, code, name, "supplement", due))
+    commitment = Deadlines(session, cycle, "commitment")
+    for cid, uid, code, name, unit_group in session.execute(
+        select(col(Commitment.id), col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.name), col(OrgUnit.group_code))
+        .join(OrgUnit, col(OrgUnit.id) == col(Commitment.unit_id))
+        .where(col(Commitment.cycle_id) == cycle.id, col(Commitment.state) == CommitmentState.sent)
+    ).tuples():
+        assert cid is not None and uid is not None
+        if due := commitment.due(uid, unit_group or ""):
+            items.append(ChaseItem("commitment", cid, uid, code, name, "commitment", due))
     return items
+
+
+def recipients_of(item: ChaseItem, step: Step) -> tuple[str, ...]:
+    """The roles a step goes to; for a commitment, "head" means whoever signs (a deputy acting for a
+    missing head)."""
+    if item.kind == "commitment":
+        return tuple("signer" if role == "head" else role for role in step.to)
+    return step.to
 
 
 def _sent(session: Session, cycle: Cycle) -> dict[tuple[str, int, str, datetime], set[str]]:
@@ -149,7 +168,7 @@ def sweep(params: SweepParams) -> SweepSummary:
             for step in steps_due(
                 policy, item.due_at, as_of, sent.get((item.kind, item.item_id, item.phase, item.due_at), ())
             ):
-                people = directory.resolve(item.unit_id, step.to)
+                people = directory.resolve(item.unit_id, recipients_of(item, step))
                 fallback = not people
                 if fallback:  # an escalation nobody would read is an escalation that never fired
                     people = directory.coordinators

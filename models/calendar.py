@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from models.datafile import DataFileError, Entry, as_code, as_int, read_yaml
+from models.datafile import DataFileError, Entry, as_bool, as_code, as_int, as_line, read_yaml
 
 PHASE_DEADLINES = ("plan", "submission", "supplement", "awards", "remediation", "commitment")
 ORDERED_PHASES = ("plan", "submission", "supplement", "awards", "remediation")
@@ -43,6 +43,20 @@ class ChasePolicy:
             "remind": list(self.remind),
             "escalation": [{"after_days": e.after_days, "to": list(e.to)} for e in self.escalation],
         }
+
+
+@dataclass(frozen=True)
+class CommitmentPolicy:
+    """Responsibility commitments of heads (bản cam kết trách nhiệm của người đứng đầu), 000_ item 1."""
+
+    counterpart: str = "Bộ trưởng Bộ Công an"  # whom the authority's own head commits to
+    depth: int = 2  # 0 = the authority only, 1 = and its assessed units, 2 = and their teams and communes
+    targets: tuple[str, ...] = ()
+    block_self_assessment: bool = False  # a unit reports its self-assessment only once its head has signed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counterpart": self.counterpart, "depth": self.depth, "targets": list(self.targets),
+                "block_self_assessment": self.block_self_assessment}
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,7 @@ class CycleCalendar:
     deadlines: dict[str, datetime]  # phase → UTC instant
     chase: ChasePolicy = ChasePolicy()
     overrides: tuple[Override, ...] = ()
+    commitments: CommitmentPolicy = CommitmentPolicy()
     sha256: str = ""
     path: str = ""
 
@@ -119,6 +134,7 @@ def parse_calendar(data: Any, tz: ZoneInfo, *, path: str = "<cycle>", sha256: st
             "deadlines",
             "chasing",
             "overrides",
+            "commitments",
         ),
     )
     if not top.ok:
@@ -152,6 +168,7 @@ def parse_calendar(data: Any, tz: ZoneInfo, *, path: str = "<cycle>", sha256: st
             entry.problem("deadlines should follow the order plan, submission, supplement, awards, remediation")
     chase = parse_chase(top.data["chasing"], problems) if "chasing" in top.data else ChasePolicy()
     overrides = [_override(raw, i, tz, problems) for i, raw in enumerate(top.items("overrides", required=False), 1)]
+    commitments = parse_commitments(top.data["commitments"], problems) if "commitments" in top.data else None
     calendar = CycleCalendar(
         year=top.get("year", as_int, default=0),
         authority=top.get("authority", as_code, default=""),
@@ -163,6 +180,7 @@ def parse_calendar(data: Any, tz: ZoneInfo, *, path: str = "<cycle>", sha256: st
         deadlines=deadlines,
         chase=chase,
         overrides=tuple(o for o in overrides if o is not None),
+        commitments=commitments or CommitmentPolicy(),
         sha256=sha256,
         path=path,
     )
@@ -216,6 +234,19 @@ def parse_chase(data: Any, problems: list[str]) -> ChasePolicy:
             entry.problem("the escalation steps should come later and later (after_days increasing)")
         escalation = tuple(steps)
     return ChasePolicy(reminders=reminders, remind=remind, escalation=escalation)
+
+
+def parse_commitments(data: Any, problems: list[str]) -> CommitmentPolicy:
+    """The `commitments:` part of a calendar."""
+    entry = Entry(data, "commitments", problems, ("counterpart", "depth", "targets", "block_self_assessment"))
+    default = CommitmentPolicy()
+    depth = entry.get("depth", as_int, required=False, default=default.depth)
+    if not 0 <= depth <= 8:
+        entry.problem(f"'depth' {depth} should be between 0 (the authority only) and 8")
+    targets = tuple(as_line(t) for t in entry.items("targets", required=False) if isinstance(t, str))
+    block = entry.get("block_self_assessment", as_bool, required=False, default=False)
+    counterpart = entry.line("counterpart", required=False, default=default.counterpart)
+    return CommitmentPolicy(counterpart, depth, targets, block)
 
 
 def _override(raw: Any, i: int, tz: ZoneInfo, problems: list[str]) -> Override | None:

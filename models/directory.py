@@ -58,6 +58,8 @@ class Directory:
         for role in roles:
             if role in ("focal", "head", "deputy"):
                 found += self.people(unit_id, role)
+            elif role == "signer":  # who signs for the unit: its head, or its deputies when it has none
+                found += self.head_or_acting(unit_id)
             elif role == "superior_head":
                 parent = self.parent.get(unit_id)
                 found += self.head_or_acting(parent) if parent is not None else []

@@ -135,6 +135,7 @@ class Cycle(SQLModel, table=True):
     opened_at: datetime | None = _when()
     config_sha256: str = Field(default="", max_length=64)
     chase_policy: str = _text("{}")  # how deadlines are chased (canonical JSON of the calendar's `chasing`)
+    commitment_policy: str = _text("{}")  # the calendar's `commitments` (canonical JSON)
     version: int = 1
 
 
@@ -287,6 +288,41 @@ class Award(SQLModel, table=True):
     status: str = Field(default="proposed", max_length=20)
 
 
+# --- responsibility commitments ------------------------------------------------------------------
+
+
+class Commitment(SQLModel, table=True):
+    """A head's responsibility commitment for one unit in one cycle, with its counterpart (the superior
+    head), the exact document to sign (by hash) and the signature. `state` moves only through the
+    workflow in flows/commitments.py."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    parent_id: int | None = Field(default=None, foreign_key="commitment.id")  # the counterpart's commitment
+    level: int = 0  # 0 the authority, 1 its units, 2 their teams and communes
+    counterpart_person_id: int | None = Field(default=None, foreign_key="person.id")
+    counterpart_label: str = Field(default="", max_length=300)
+    state: str = Field(max_length=20)  # drafted | sent | signed | declined
+    version: int = 1
+    doc_version: int = 1
+    docx_sha256: str = Field(max_length=64)
+    html_sha256: str = Field(max_length=64)
+    sent_at: datetime | None = _when()
+    signed_at: datetime | None = _when()
+    signed_by: str = Field(default="", max_length=80)
+    capacity: str = Field(default="", max_length=20)  # head | acting | paper
+    signed_sha256: str = Field(default="", max_length=64)  # the document signed, exactly
+    scan_sha256: str = Field(default="", max_length=64)  # a paper signature's scanned file
+    decline_reason: str = _text()
+    token_hash: str = Field(default="", max_length=64)  # the single-use signing link (its SHA-256)
+    token_person_id: int | None = Field(default=None, foreign_key="person.id")
+    token_expires_at: datetime | None = _when()
+    updated_at: datetime | None = _when()
+
+
 # --- deadlines that act ---------------------------------------------------------------------------
 
 
@@ -370,6 +406,7 @@ __all__ = [
     "AuditHead",
     "Award",
     "ChaseStep",
+    "Commitment",
     "Column",
     "Criterion",
     "Cycle",

@@ -28,6 +28,7 @@ KINDS = (
     "publication_notice",
     "remediation_request",
     "award_notice",
+    "acting_signature_notice",
 )
 LANGUAGES = ("vi", "en")
 MULTILINE = frozenset({"note"})  # the only values that may span lines (in the body, never in a header)

@@ -35,7 +35,12 @@ TRANSITIONS: tuple[Move, ...] = (
         "submit",
         (S.self_assess,),
         S.submitted,
-        (g.is_unit_member_or_coordinator, g.has_all_applicable_scored, g.has_scores_within_range),
+        (
+            g.is_unit_member_or_coordinator,
+            g.has_signed_commitment,
+            g.has_all_applicable_scored,
+            g.has_scores_within_range,
+        ),
         "the unit reports its self-assessment with evidence",
     ),
     Move(

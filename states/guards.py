@@ -32,6 +32,8 @@ class AssessmentFacts:
     out_of_range: tuple[str, ...] = ()
     submitted_at: datetime | None = None
     framework_id: int = 0
+    commitment_required: bool = False  # the cycle asks the head to sign before self-assessment
+    commitment_signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,19 +46,40 @@ class CycleFacts:
     submission_due: datetime | None = None
 
 
+@dataclass(frozen=True)
+class CommitmentFacts:
+    """What the guards of a head's commitment may look at."""
+
+    commitment_id: int
+    unit_code: str
+    unit_name: str
+    state: str
+    version: int
+    parent_unit: str | None  # the counterpart's unit (None for the authority, whose counterpart is outside)
+    parent_signed: bool
+    heads: tuple[str, ...] = ()  # person codes of the unit's head(s)
+    deputies: tuple[str, ...] = ()
+    has_scan: bool = False
+
+
 @dataclass
 class Context:
     """One attempt to fire a trigger: who, when, why, and the facts of the record."""
 
     actor: Actor
     at: datetime
-    facts: AssessmentFacts | CycleFacts
+    facts: AssessmentFacts | CycleFacts | CommitmentFacts
     reason: str = ""
     criteria: tuple[str, ...] = ()
 
     @property
     def unit(self) -> AssessmentFacts:
         assert isinstance(self.facts, AssessmentFacts)
+        return self.facts
+
+    @property
+    def commitment(self) -> CommitmentFacts:
+        assert isinstance(self.facts, CommitmentFacts)
         return self.facts
 
     @property
@@ -142,6 +165,14 @@ def has_scores_within_range(ctx: Context) -> str | None:
     return None
 
 
+def has_signed_commitment(ctx: Context) -> str | None:
+    """Where the cycle says so, a unit reports its self-assessment only once its head has signed."""
+    facts = ctx.unit
+    if not facts.commitment_required or facts.commitment_signed:
+        return None
+    return f"the head of {facts.unit_code} has not signed the responsibility commitment yet (the cycle requires it)"
+
+
 def has_reason(ctx: Context) -> str | None:
     return None if ctx.reason.strip() else "a reason (note) is required"
 
@@ -181,3 +212,43 @@ def has_all_assessments_ready(ctx: Context) -> str | None:
         return None
     detail = ", ".join(f"{n} {s}" for s, n in sorted(waiting.items()))
     return f"not every assessment is ready to publish ({detail})"
+
+
+# --- heads' commitments ---------------------------------------------------------------------------
+
+
+def signing_capacity(actor: Actor, facts: CommitmentFacts) -> str | None:
+    """ "head" for the unit's head; "acting" for a deputy of a unit that has no head; else None."""
+    if actor.code in facts.heads:
+        return "head"
+    if not facts.heads and actor.code in facts.deputies:
+        return "acting"
+    return None
+
+
+def is_rightful_signer(ctx: Context) -> str | None:
+    """The head signs; where a unit has no head, a deputy signs as acting; nobody signs for a unit they
+    do not lead (Công văn 91/CAH-TH, item 1)."""
+    facts = ctx.commitment
+    if signing_capacity(ctx.actor, facts):
+        return None
+    who = "its head" if facts.heads else "a deputy acting for its missing head"
+    return f"{ctx.actor.label()} does not lead {facts.unit_code}: only {who} signs its commitment"
+
+
+def is_counterpart_signed(ctx: Context) -> str | None:
+    """Commitments cascade top-down: a head signs after the superior head has signed their own."""
+    facts = ctx.commitment
+    if facts.parent_signed:
+        return None
+    return f"the commitment of {facts.parent_unit} (the counterpart) is not signed yet: commitments go top-down"
+
+
+def is_coordinator_or_leader(ctx: Context) -> str | None:
+    if "coordinator" in ctx.actor.roles or ctx.actor.is_authority_leader:
+        return None
+    return f"only a coordinator or the authority's leadership records a paper signature, not {ctx.actor.label()}"
+
+
+def has_scan(ctx: Context) -> str | None:
+    return None if ctx.commitment.has_scan else "a paper signature is recorded with its scanned file"

@@ -9,6 +9,7 @@ moves are written with one executemany and one audit append. A move whose row ch
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,7 @@ from sqlmodel import col
 
 from models.audit import EventDraft, append
 from models.people import Actor
-from models.tables import Assessment, Criterion, Cycle, Deadline, OrgUnit, Score, table_of
+from models.tables import Assessment, Commitment, Criterion, Cycle, Deadline, OrgUnit, Score, table_of
 from states.assessment import assessment_machine
 from states.cycle import cycle_machine
 from states.guards import AssessmentFacts, Context, CycleFacts
@@ -60,6 +61,7 @@ def load_facts(
             col(OrgUnit.code),
             col(OrgUnit.name),
             col(Assessment.framework_id),
+            col(Assessment.unit_id),
         )
         .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
         .where(col(Assessment.cycle_id) == cycle.id)
@@ -71,6 +73,7 @@ def load_facts(
     rows = session.execute(query.order_by(col(OrgUnit.code))).all()
     unscored: dict[int, list[str]] = {}
     out_of_range: dict[int, list[str]] = {}
+    required, signed = commitment_gate(session, cycle) if rows else (False, set())
     if with_scores and rows:
         scope = [col(Assessment.cycle_id) == cycle.id]
         if states is not None:
@@ -116,9 +119,22 @@ def load_facts(
             out_of_range=tuple(out_of_range.get(aid, ())),
             submitted_at=submitted_at,
             framework_id=framework_id or 0,
+            commitment_required=required,
+            commitment_signed=unit_id in signed,
         )
-        for aid, state, version, group, submitted_at, code, name, framework_id in rows
+        for aid, state, version, group, submitted_at, code, name, framework_id, unit_id in rows
     ]
+
+
+def commitment_gate(session: Session, cycle: Cycle) -> tuple[bool, set[int]]:
+    """Whether the cycle makes self-assessment wait for the head's commitment, and the units whose
+    head has signed."""
+    if not json.loads(cycle.commitment_policy or "{}").get("block_self_assessment"):
+        return False, set()
+    signed = session.execute(
+        select(col(Commitment.unit_id)).where(col(Commitment.cycle_id) == cycle.id, col(Commitment.state) == "signed")
+    ).scalars()
+    return True, set(signed)
 
 
 def cycle_facts(session: Session, cycle: Cycle) -> CycleFacts:

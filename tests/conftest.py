@@ -99,3 +99,15 @@ def mail_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     yield server
     server.stop()
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def file_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test keeps its documents, scans and evidence in its own store."""
+    from config.settings import get_settings
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("CCHC_STORE_DIR", str(store))
+    get_settings.cache_clear()
+    yield store
+    get_settings.cache_clear()

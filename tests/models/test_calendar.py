@@ -45,7 +45,11 @@ def test_the_2021_cycle_loads():
     assert (calendar.year, calendar.authority, calendar.plan_ref) == (2021, "CAT", "181/KH-CAT")
     assert calendar.frameworks == {"tthc": "cat-tthc-2021", "ktthc": "cat-ktthc-2021", "cah": "cah-2021"}
     assert (calendar.evidence_from, calendar.evidence_to) == (date(2020, 8, 1), date(2021, 8, 30))
-    assert list(calendar.deadlines) == ["plan", "submission", "supplement", "awards", "remediation"]
+    assert list(calendar.deadlines) == ["plan", "submission", "supplement", "awards", "remediation", "commitment"]
+    assert calendar.deadlines["commitment"] == datetime(2021, 7, 10, 0, 0, tzinfo=TZ)
+    assert calendar.commitments.counterpart == "Bộ trưởng Bộ Công an" and calendar.commitments.depth == 2
+    assert len(calendar.commitments.targets) == 5 and not calendar.commitments.block_self_assessment
+    assert [s.after_days for s in calendar.chase.escalation] == [0, 2, 5]
     assert len(calendar.sha256) == 64
 
 
@@ -131,3 +135,73 @@ def test_a_calendar_without_frameworks_is_refused():
 
 def test_a_calendar_that_is_not_a_mapping_is_refused():
     a_problem("2021", "should be a mapping of keys")
+
+
+# --- chasing, overrides and commitments ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("chasing", "words"),
+    [
+        ({"reminders": [7, 0]}, ("reminders", "at least 1 day before")),
+        ({"reminders": "7"}, ("reminders", "list of days")),
+        ({"remind": ["boss"]}, ("remind", "unknown recipient 'boss'")),
+        ({"escalation": [{"after_days": 2, "to": ["head"]}, {"after_days": 1, "to": ["head"]}]}, ("later and later",)),
+        ({"escalation": [{"after_days": -1, "to": ["head"]}]}, ("escalation #1", "0 or more days")),
+        ({"reminder": [7]}, ("chasing", "unknown key 'reminder'")),
+    ],
+)
+def test_a_chasing_policy_that_does_not_make_sense_is_refused(chasing: dict[str, Any], words: tuple[str, ...]) -> None:
+    a_problem(calendar_data(chasing=chasing), *words)
+
+
+def test_a_custom_chasing_policy_is_read() -> None:
+    calendar = parse_calendar(
+        calendar_data(
+            chasing={
+                "reminders": [1, 5],
+                "remind": ["focal"],
+                "escalation": [{"after_days": 1, "to": ["superior_head"]}],
+            }
+        ),
+        TZ,
+    )
+    assert calendar.chase.reminders == (5, 1) and calendar.chase.remind == ("focal",)
+    assert [(s.number, s.after_days, s.to) for s in calendar.chase.escalation] == [(1, 1, ("superior_head",))]
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"phase": "submission", "before": "02/09/2021"}, ("overrides #1", "either 'group' or 'unit'")),
+        ({"phase": "submission", "group": "cah", "unit": "X", "before": "02/09/2021"}, ("either 'group' or 'unit'",)),
+        ({"phase": "nap", "group": "cah", "before": "02/09/2021"}, ("unknown phase 'nap'",)),
+        ({"phase": "submission", "group": "cah", "before": "mai"}, ("'before'", "not a date")),
+    ],
+)
+def test_an_override_that_does_not_make_sense_is_refused(override: dict[str, Any], words: tuple[str, ...]) -> None:
+    a_problem(calendar_data(overrides=[override]), *words)
+
+
+def test_an_override_of_a_group_is_read_as_an_instant() -> None:
+    calendar = parse_calendar(
+        calendar_data(overrides=[{"phase": "submission", "group": "cah", "before": "02/09/2021", "reason": "bão"}]),
+        TZ,
+    )
+    (override,) = calendar.overrides
+    assert (override.phase, override.group, override.unit, override.reason) == ("submission", "cah", None, "bão")
+    assert override.due_at == datetime(2021, 9, 2, 0, 0, tzinfo=TZ)
+
+
+@pytest.mark.parametrize(
+    ("commitments", "words"),
+    [
+        ({"depth": 9}, ("'depth' 9",)),
+        ({"block_self_assessment": "yes"}, ("block_self_assessment", "true or false")),
+        ({"signer": "x"}, ("commitments", "unknown key 'signer'")),
+    ],
+)
+def test_a_commitments_policy_that_does_not_make_sense_is_refused(
+    commitments: dict[str, Any], words: tuple[str, ...]
+) -> None:
+    a_problem(calendar_data(commitments=commitments), *words)

@@ -1,0 +1,758 @@
+"""Heads' responsibility commitments (bản cam kết trách nhiệm của người đứng đầu), cascading top-down.
+
+The commitments flow drafts one commitment per unit of the tree (to the calendar's depth) from the
+Jinja2/Word templates, keeps the exact bytes by SHA-256, and sends each head a signing request with a
+single-use link once the counterpart (the superior head) has signed their own. A signature records who,
+when, in which capacity and the hash of the document signed; a document that changes afterwards is drafted
+again and must be signed again. Unsigned commitments are chased by the deadline sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from prefect import flow, task
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from config.settings import get_settings
+from flows.lookup import Deadlines, actor_for, stored_framework
+from flows.params import CommitmentParams
+from flows.runtime import UserError, engine_for, local_tz, now
+from flows.selfassessment import _cycle_for
+from models.audit import EventDraft, append
+from models.calendar import CommitmentPolicy, parse_commitments
+from models.db import read_session, write_session
+from models.directory import Directory, Recipient
+from models.formats import local_time, vn_number
+from models.framework import FrameworkDef
+from models.people import Actor
+from models.store import FileStore
+from models.tables import Assessment, Commitment, Cycle, CycleGroup, OrgUnit
+from notifications.documents import TITLES, CommitmentDoc, commitment_docx, commitment_html
+from notifications.labels import phase_label
+from notifications.outbox import Queued, queue
+from states.commitment import CommitmentState, commitment_machine
+from states.guards import CommitmentFacts, Context, signing_capacity
+from states.machine import TransitionNotAllowed
+
+C = CommitmentState
+TOKEN_DAYS = 60
+SCAN_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A unit of the commitment tree: the authority (level 0), its units (1), their teams and communes."""
+
+    unit: OrgUnit
+    level: int
+    parent: OrgUnit | None
+    assessed: OrgUnit | None  # the assessed unit it belongs to (itself at level 1)
+
+
+@dataclass
+class CommitmentsSummary:
+    year: int
+    drafted: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    total: int = 0
+
+
+def policy_of(cycle: Cycle) -> CommitmentPolicy:
+    problems: list[str] = []
+    data = json.loads(cycle.commitment_policy or "{}")
+    policy = parse_commitments(data, problems) if data else CommitmentPolicy()
+    assert not problems, problems
+    return policy
+
+
+def tree(session: Session, cycle: Cycle, depth: int) -> list[Node]:
+    """The active units from the authority down to `depth` levels, parents before children."""
+    units = list(session.execute(select(OrgUnit).where(col(OrgUnit.active).is_(True))).scalars())
+    children: dict[int | None, list[OrgUnit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    authority = next(u for u in units if u.id == cycle.authority_id)
+    nodes = [Node(authority, 0, None, None)]
+    frontier = [nodes[0]]
+    while frontier:
+        following = []
+        for node in frontier:
+            if node.level >= depth:
+                continue
+            for child in sorted(children.get(node.unit.id, []), key=lambda u: u.code):
+                assessed = child if node.level == 0 else node.assessed
+                if node.level == 0 and child.group_code is None:
+                    continue  # the authority's own staff teams are not committed separately
+                following.append(Node(child, node.level + 1, node.unit, assessed))
+        nodes += following
+        frontier = following
+    return nodes
+
+
+def _title(unit: OrgUnit, acting: bool) -> str:
+    title = TITLES.get(unit.kind, "Thủ trưởng")
+    return f"Phó {title[0].lower()}{title[1:]} phụ trách" if acting else title
+
+
+def _signer(directory: Directory, unit: OrgUnit) -> tuple[list[Recipient], bool]:
+    """Who signs for a unit (its head, or its deputies when it has none) and whether they act for a head."""
+    assert unit.id is not None
+    heads = directory.people(unit.id, "head")
+    return (heads, False) if heads else (directory.people(unit.id, "deputy"), True)
+
+
+@dataclass
+class Sources:
+    """What every commitment of a cycle is written from, loaded once."""
+
+    cycle: Cycle
+    policy: CommitmentPolicy
+    directory: Directory
+    frameworks: dict[str, FrameworkDef]  # group → framework
+    deadlines: dict[str, Deadlines]  # phase → deadlines
+
+    @classmethod
+    def load(cls, session: Session, cycle: Cycle) -> Sources:
+        frameworks = {
+            group: stored_framework(session, fid)
+            for group, fid in session.execute(
+                select(col(CycleGroup.group_code), col(CycleGroup.framework_id)).where(
+                    col(CycleGroup.cycle_id) == cycle.id
+                )
+            ).tuples()
+            if fid is not None
+        }
+        deadlines = {phase: Deadlines(session, cycle, phase) for phase in ("plan", "submission", "supplement")}
+        return cls(cycle, policy_of(cycle), Directory(session), frameworks, deadlines)
+
+
+def document_for(node: Node, sources: Sources, version: int) -> CommitmentDoc:
+    """The commitment of a unit, from the organisation, its framework and the cycle's calendar (pure)."""
+    cycle, policy, directory = sources.cycle, sources.policy, sources.directory
+    signers, acting = _signer(directory, node.unit)
+    signer_name = " / ".join(p.name for p in signers) or "(đơn vị chưa có người đứng đầu)"
+    if node.parent is None:
+        counterpart_name, counterpart_title = policy.counterpart, ""
+        parent_name = node.unit.name
+    else:
+        superiors, superior_acting = _signer(directory, node.parent)
+        counterpart_name = " / ".join(p.name for p in superiors) or f"Thủ trưởng {node.parent.name}"
+        counterpart_title = f"{_title(node.parent, superior_acting)} {node.parent.name}"
+        parent_name = node.parent.name
+    assessed = node.assessed
+    framework = sources.frameworks.get(assessed.group_code or "") if assessed is not None else None
+    fields: tuple[tuple[str, str, str], ...] = ()
+    scope = f"của {node.unit.name}"
+    if assessed is not None and framework is not None:
+        fields = tuple((f.code, f.name, vn_number(f.max_points)) for f in framework.fields)
+        if node.level > 1:
+            scope = f"thuộc chức năng, nhiệm vụ của {node.unit.name} trong Bộ tiêu chí của {assessed.name}"
+    tz = str(local_tz())
+    deadlines = tuple(
+        (phase_label(phase, "vi").capitalize(), local_time(due, tz, with_time=False))
+        for phase, dates in sources.deadlines.items()
+        if (due := dates.due(assessed.id or 0, assessed.group_code or "") if assessed else dates.default)
+    )
+    return CommitmentDoc(
+        year=cycle.year,
+        version=version,
+        unit_code=node.unit.code,
+        unit_name=node.unit.name,
+        parent_unit_name=parent_name,
+        signer_name=signer_name,
+        signer_title=_title(node.unit, acting),
+        counterpart_name=counterpart_name,
+        counterpart_title=counterpart_title,
+        plan_ref_text=f"Kế hoạch {cycle.title[0].lower()}{cycle.title[1:]}",
+        fields_scope=scope,
+        fields=fields,
+        targets=policy.targets,
+        deadlines=deadlines,
+    )
+
+
+def _documents(doc: CommitmentDoc, store: FileStore) -> tuple[str, str]:
+    """Store the Word and HTML documents; their SHA-256."""
+    return store.put(commitment_docx(doc), ".docx").sha256, store.put(commitment_html(doc), ".html").sha256
+
+
+def _facts(session: Session, commitment: Commitment, directory: Directory, scan: bool = False) -> CommitmentFacts:
+    unit = session.get(OrgUnit, commitment.unit_id)
+    assert unit is not None and commitment.id is not None
+    parent = session.get(Commitment, commitment.parent_id) if commitment.parent_id else None
+    parent_unit = session.get(OrgUnit, parent.unit_id) if parent else None
+    return CommitmentFacts(
+        commitment_id=commitment.id,
+        unit_code=unit.code,
+        unit_name=unit.name,
+        state=commitment.state,
+        version=commitment.version,
+        parent_unit=parent_unit.code if parent_unit else None,
+        parent_signed=parent is None or parent.state == C.signed,
+        heads=tuple(p.code for p in directory.people(commitment.unit_id, "head")),
+        deputies=tuple(p.code for p in directory.people(commitment.unit_id, "deputy")),
+        has_scan=scan,
+    )
+
+
+def _move(
+    session: Session,
+    cycle: Cycle,
+    commitment: Commitment,
+    trigger: str,
+    actor: Actor,
+    at: datetime,
+    facts: CommitmentFacts,
+    *,
+    reason: str = "",
+    values: dict[str, object] | None = None,
+    payload: dict[str, object] | None = None,
+) -> str:
+    """Fire a trigger on a commitment and write the new state (optimistic version check) and its event."""
+    new_state = commitment_machine().fire(
+        trigger, commitment.state, Context(actor=actor, at=at, facts=facts, reason=reason), subject=facts.unit_code
+    )
+    moved = session.execute(
+        update(Commitment)
+        .where(col(Commitment.id) == commitment.id, col(Commitment.version) == commitment.version)
+        .values(state=new_state, version=commitment.version + 1, updated_at=at, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise UserError(f"the commitment of {facts.unit_code} changed meanwhile; look again and retry")
+    append(
+        session,
+        [
+            EventDraft(
+                kind="commitment",
+                trigger=trigger,
+                actor=actor.code,
+                at=at,
+                cycle_year=cycle.year,
+                unit_code=facts.unit_code,
+                from_state=commitment.state,
+                to_state=new_state,
+                reason=reason,
+                payload=payload or {},
+            )
+        ],
+    )
+    session.expire(commitment)
+    return new_state
+
+
+def _send(
+    session: Session,
+    cycle: Cycle,
+    commitments: Sequence[Commitment],
+    actor: Actor,
+    at: datetime,
+    directory: Directory,
+) -> list[str]:
+    """Send every drafted commitment whose counterpart has signed: a single-use link to its signer."""
+    settings = get_settings()
+    due = Deadlines(session, cycle, "commitment")
+    authority = session.get(OrgUnit, cycle.authority_id)
+    sent: list[str] = []
+    for commitment in commitments:
+        if commitment.state != C.drafted:
+            continue
+        facts = _facts(session, commitment, directory)
+        if not facts.parent_signed:
+            continue
+        signers, _ = _signer(directory, session.get(OrgUnit, commitment.unit_id))  # type: ignore[arg-type]
+        token = secrets.token_urlsafe(24)
+        deadline = due.default
+        values = {
+            "sent_at": at,
+            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+            "token_person_id": _person_id(session, signers[0]) if len(signers) == 1 else None,
+            "token_expires_at": at + timedelta(days=TOKEN_DAYS),
+        }
+        try:
+            _move(
+                session,
+                cycle,
+                commitment,
+                "send",
+                actor,
+                at,
+                facts,
+                values=values,
+                payload={
+                    "doc_version": commitment.doc_version,
+                    "docx_sha256": commitment.docx_sha256,
+                    "to": [p.code for p in signers],
+                },
+            )
+        except TransitionNotAllowed:
+            continue
+        link = f"{settings.public_url.rstrip('/')}/commitments/sign/{token}"
+        queue(
+            session,
+            [
+                Queued(
+                    dedupe_key=f"commitment:{commitment.id}:v{commitment.doc_version}:{person.code}",
+                    kind="commitment_request",
+                    to_email=person.email,
+                    to_name=person.name,
+                    lang=settings.mail_lang,
+                    unit_code=facts.unit_code,
+                    cycle_year=cycle.year,
+                    context={
+                        "unit_name": facts.unit_name,
+                        "unit_code": facts.unit_code,
+                        "year": cycle.year,
+                        "superior_name": commitment.counterpart_label,
+                        "due": (deadline or at + timedelta(days=7)).isoformat(),
+                        "link": link,
+                        "authority": authority.name if authority else "",
+                    },
+                )
+                for person in signers
+            ],
+            at,
+        )
+        sent.append(facts.unit_code)
+    return sent
+
+
+@task(name="prepare-commitments")
+def prepare(params: CommitmentParams) -> CommitmentsSummary:
+    """Draft (or re-draft) every commitment of the tree and send those whose counterpart has signed."""
+    settings = get_settings()
+    at = params.at or now()
+    with write_session(engine_for(params.database_url)) as session:
+        cycle = _cycle_for(session, params.year)
+        actor = actor_for(session, params.actor, task="commitments")
+        if not (actor.is_system or actor.is_authority_leader or "coordinator" in actor.roles):
+            raise UserError(
+                f"only a coordinator or the authority's leadership prepares commitments, not {actor.label()}"
+            )
+        sources = Sources.load(session, cycle)
+        nodes = tree(session, cycle, sources.policy.depth)
+        directory = sources.directory
+        store = FileStore(settings.store_dir)
+        existing = {
+            c.unit_id: c
+            for c in session.execute(select(Commitment).where(col(Commitment.cycle_id) == cycle.id)).scalars()
+        }
+        summary = CommitmentsSummary(year=cycle.year, total=len(nodes))
+        by_unit: dict[int, Commitment] = {}
+        for node in nodes:
+            assert node.unit.id is not None
+            current = existing.get(node.unit.id)
+            version = current.doc_version if current else 1
+            doc = document_for(node, sources, version)
+            docx, html = _documents(doc, store)
+            parent = by_unit.get(node.parent.id) if node.parent and node.parent.id else None
+            superiors = _signer(directory, node.parent)[0] if node.parent else []
+            counterpart = superiors[0] if superiors else None
+            label = doc.counterpart_name + (f", {doc.counterpart_title}" if doc.counterpart_title else "")
+            if current is None:
+                cid = session.execute(
+                    insert(Commitment)
+                    .values(
+                        cycle_id=cycle.id,
+                        unit_id=node.unit.id,
+                        parent_id=parent.id if parent else None,
+                        level=node.level,
+                        counterpart_label=label,
+                        state=C.drafted,
+                        version=1,
+                        doc_version=1,
+                        docx_sha256=docx,
+                        html_sha256=html,
+                        updated_at=at,
+                        counterpart_person_id=_person_id(session, counterpart),
+                    )
+                    .returning(col(Commitment.id))
+                ).scalar_one()
+                append(
+                    session,
+                    [
+                        EventDraft(
+                            kind="commitment",
+                            trigger="draft",
+                            actor=actor.code,
+                            at=at,
+                            cycle_year=cycle.year,
+                            unit_code=node.unit.code,
+                            to_state=C.drafted,
+                            payload={"doc_version": 1, "docx_sha256": docx, "html_sha256": html, "counterpart": label},
+                        )
+                    ],
+                )
+                summary.drafted.append(node.unit.code)
+                current = session.get(Commitment, cid)
+                assert current is not None
+            elif current.docx_sha256 != docx:
+                revised = document_for(node, sources, version + 1)
+                docx, html = _documents(revised, store)
+                facts = _facts(session, current, directory)
+                _move(
+                    session,
+                    cycle,
+                    current,
+                    "revise",
+                    actor,
+                    at,
+                    facts,
+                    reason="the document changed: it must be signed again",
+                    values={
+                        "doc_version": version + 1,
+                        "docx_sha256": docx,
+                        "html_sha256": html,
+                        "counterpart_label": label,
+                        "token_hash": "",
+                        "token_expires_at": None,
+                    },
+                    payload={"doc_version": version + 1, "docx_sha256": docx, "before": current.docx_sha256},
+                )
+                summary.revised.append(node.unit.code)
+            by_unit[node.unit.id] = current
+        ordered = [by_unit[n.unit.id] for n in nodes if n.unit.id in by_unit]
+        summary.sent = _send(session, cycle, ordered, actor, at, directory)
+        return summary
+
+
+def _person_id(session: Session, person: Recipient | None) -> int | None:
+    if person is None:
+        return None
+    from models.tables import Person
+
+    return session.execute(select(col(Person.id)).where(col(Person.code) == person.code)).scalar_one_or_none()
+
+
+@flow(name="commitments")
+def commitments_flow(params: CommitmentParams) -> CommitmentsSummary:
+    """Draft the heads' commitments and send the signing requests, top-down."""
+    return prepare(params)
+
+
+# --- signing --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Signed:
+    unit: str
+    capacity: str
+    sha256: str
+    sent: list[str] = field(default_factory=list)  # the commitments below, now sent
+    notified: list[str] = field(default_factory=list)  # told that a deputy signed as acting
+
+
+def _commitment(session: Session, cycle: Cycle, unit: str) -> Commitment:
+    row = session.execute(
+        select(Commitment)
+        .join(OrgUnit, col(OrgUnit.id) == col(Commitment.unit_id))
+        .where(col(Commitment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
+    ).scalar_one_or_none()
+    if row is None:
+        raise UserError(f"{unit} has no commitment in the {cycle.year} cycle (run `cchc commitments prepare`)")
+    return row
+
+
+def _by_token(session: Session, token: str, at: datetime) -> Commitment:
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    row = session.execute(select(Commitment).where(col(Commitment.token_hash) == digest)).scalar_one_or_none()
+    if row is None:
+        raise UserError("this signing link is not valid, or it was already used")
+    if row.token_expires_at is not None and row.token_expires_at < at:
+        raise UserError("this signing link has expired; ask the coordinator for a new one")
+    return row
+
+
+def sign(
+    database_url: str | None,
+    year: int | None,
+    actor_ident: str | None,
+    *,
+    unit: str | None = None,
+    token: str | None = None,
+    at: datetime | None = None,
+) -> Signed:
+    """Sign a commitment (by its unit, or by the single-use link's token) as the head or an acting deputy;
+    the commitments below are then sent, and a deputy's signature is reported to the superior head."""
+    when = at or now()
+    if (unit is None) == (token is None):
+        raise UserError("name the unit (--unit) or give the signing link's token (--token)")
+    with write_session(engine_for(database_url)) as session:
+        commitment = _by_token(session, token, when) if token else None
+        cycle = session.get(Cycle, commitment.cycle_id) if commitment else _cycle_for(session, year)
+        assert cycle is not None
+        commitment = commitment or _commitment(session, cycle, unit or "")
+        actor = _link_holder(session, commitment) if token and actor_ident is None else actor_for(session, actor_ident)
+        directory = Directory(session)
+        facts = _facts(session, commitment, directory)
+        capacity = signing_capacity(actor, facts) or ""
+        try:
+            _move(
+                session,
+                cycle,
+                commitment,
+                "sign",
+                actor,
+                when,
+                facts,
+                values={
+                    "signed_at": when,
+                    "signed_by": actor.code,
+                    "capacity": capacity,
+                    "signed_sha256": commitment.docx_sha256,
+                    "token_hash": "",
+                    "token_expires_at": None,
+                },
+                payload={
+                    "capacity": capacity,
+                    "sha256": commitment.docx_sha256,
+                    "doc_version": commitment.doc_version,
+                    **({"by_link": True} if token else {}),
+                },
+            )
+        except TransitionNotAllowed as refusal:
+            raise UserError(str(refusal)) from None
+        result = Signed(facts.unit_code, capacity, commitment.docx_sha256)
+        if capacity == "acting":
+            result.notified = _report_acting(session, cycle, commitment, facts, actor, when, directory)
+        children = list(
+            session.execute(
+                select(Commitment).where(col(Commitment.parent_id) == commitment.id).order_by(col(Commitment.id))
+            ).scalars()
+        )
+        result.sent = _send(session, cycle, children, actor_for(session, None, task="commitments"), when, directory)
+        return result
+
+
+def _link_holder(session: Session, commitment: Commitment) -> Actor:
+    """Who a signing link was sent to (the link stands for that person)."""
+    from models.people import resolve_actor
+    from models.tables import Person
+
+    person = session.get(Person, commitment.token_person_id) if commitment.token_person_id else None
+    if person is None:
+        raise UserError("this link was sent to several deputies: say who signs with --as")
+    return resolve_actor(session, person.code)
+
+
+def _report_acting(
+    session: Session,
+    cycle: Cycle,
+    commitment: Commitment,
+    facts: CommitmentFacts,
+    actor: Actor,
+    at: datetime,
+    directory: Directory,
+) -> list[str]:
+    """A deputy signed for a unit without a head: the superior head is told at once (000_ item 1)."""
+    settings = get_settings()
+    unit = session.get(OrgUnit, commitment.unit_id)
+    assert unit is not None and unit.id is not None
+    parent_id = directory.parent.get(unit.id)
+    people = (directory.head_or_acting(parent_id) if parent_id is not None else []) or directory.coordinators
+    context = {
+        "unit_name": unit.name,
+        "unit_code": unit.code,
+        "year": cycle.year,
+        "signer_name": actor.name,
+        "signed_at": at.isoformat(),
+        "sha256": commitment.docx_sha256,
+        "authority": "",
+        "link": f"{settings.public_url.rstrip('/')}/units/{unit.code}?year={cycle.year}",
+    }
+    queue(
+        session,
+        [
+            Queued(
+                f"acting:{commitment.id}:v{commitment.doc_version}:{p.code}",
+                "acting_signature_notice",
+                p.email,
+                p.name,
+                context,
+                settings.mail_lang,
+                unit.code,
+                cycle.year,
+            )
+            for p in people
+        ],
+        at,
+    )
+    return [p.code for p in people]
+
+
+def decline(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    reason: str,
+    actor_ident: str | None,
+    at: datetime | None = None,
+) -> None:
+    """The head declines to sign, with a reason (the coordinators see it in the status and the trail)."""
+    when = at or now()
+    with write_session(engine_for(database_url)) as session:
+        cycle = _cycle_for(session, year)
+        commitment = _commitment(session, cycle, unit)
+        actor = actor_for(session, actor_ident)
+        facts = _facts(session, commitment, Directory(session))
+        try:
+            _move(
+                session,
+                cycle,
+                commitment,
+                "decline",
+                actor,
+                when,
+                facts,
+                reason=reason,
+                values={"decline_reason": reason, "token_hash": "", "token_expires_at": None},
+            )
+        except TransitionNotAllowed as refusal:
+            raise UserError(str(refusal)) from None
+
+
+def record_paper(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    scan: Path,
+    signed_on: date,
+    actor_ident: str | None,
+    at: datetime | None = None,
+) -> Signed:
+    """Record a commitment signed on paper, with its scanned file (kept by SHA-256)."""
+    when = at or now()
+    if scan.suffix.lower() not in SCAN_SUFFIXES:
+        raise UserError(f"{scan.name}: a scan is a PDF or an image ({', '.join(SCAN_SUFFIXES)})")
+    try:
+        data = scan.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{scan}: cannot be read ({exc.strerror})") from None
+    if not data:
+        raise UserError(f"{scan}: the file is empty")
+    with write_session(engine_for(database_url)) as session:
+        cycle = _cycle_for(session, year)
+        commitment = _commitment(session, cycle, unit)
+        actor = actor_for(session, actor_ident)
+        directory = Directory(session)
+        stored = FileStore(get_settings().store_dir).put(data, scan.suffix.lower())
+        facts = _facts(session, commitment, directory, scan=True)
+        signers, acting = _signer(directory, session.get(OrgUnit, commitment.unit_id))  # type: ignore[arg-type]
+        signed_at = datetime.combine(signed_on, time(12, 0), local_tz())
+        try:
+            _move(
+                session,
+                cycle,
+                commitment,
+                "record_paper",
+                actor,
+                when,
+                facts,
+                values={
+                    "signed_at": signed_at,
+                    "signed_by": signers[0].code if signers else "",
+                    "capacity": "paper",
+                    "signed_sha256": commitment.docx_sha256,
+                    "scan_sha256": stored.sha256,
+                    "token_hash": "",
+                    "token_expires_at": None,
+                },
+                payload={
+                    "capacity": "paper",
+                    "sha256": commitment.docx_sha256,
+                    "scan_sha256": stored.sha256,
+                    "scan": scan.name,
+                    "signed_on": signed_on.isoformat(),
+                    "acting": acting,
+                },
+            )
+        except TransitionNotAllowed as refusal:
+            raise UserError(str(refusal)) from None
+        children = list(
+            session.execute(
+                select(Commitment).where(col(Commitment.parent_id) == commitment.id).order_by(col(Commitment.id))
+            ).scalars()
+        )
+        sent = _send(session, cycle, children, actor_for(session, None, task="commitments"), when, directory)
+        return Signed(unit, "paper", commitment.docx_sha256, sent)
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CommitmentLine:
+    unit: str
+    name: str
+    level: int
+    state: str
+    counterpart: str
+    signed_by: str
+    capacity: str
+    signed_at: datetime | None
+    due: datetime | None
+    late: bool
+    docx_sha256: str
+    doc_version: int
+
+
+def status(database_url: str | None, year: int | None, at: datetime | None = None) -> list[CommitmentLine]:
+    """Every commitment of a cycle, top-down, with who signed and who is late."""
+    moment = at or now()
+    with read_session(engine_for(database_url)) as session:
+        cycle = _cycle_for(session, year)
+        due = Deadlines(session, cycle, "commitment")
+        groups = dict(
+            session.execute(
+                select(col(Assessment.unit_id), col(Assessment.group_code)).where(col(Assessment.cycle_id) == cycle.id)
+            )
+            .tuples()
+            .all()
+        )
+        rows = session.execute(
+            select(Commitment, OrgUnit)
+            .join(OrgUnit, col(OrgUnit.id) == col(Commitment.unit_id))
+            .where(col(Commitment.cycle_id) == cycle.id)
+            .order_by(col(Commitment.level), col(OrgUnit.code))
+        ).all()
+        lines = []
+        for commitment, unit in rows:
+            deadline = due.due(unit.id or 0, groups.get(unit.id or 0, ""))
+            late = commitment.state != C.signed and deadline is not None and moment >= deadline
+            lines.append(
+                CommitmentLine(
+                    unit.code,
+                    unit.name,
+                    commitment.level,
+                    commitment.state,
+                    commitment.counterpart_label,
+                    commitment.signed_by,
+                    commitment.capacity,
+                    commitment.signed_at,
+                    deadline,
+                    late,
+                    commitment.docx_sha256,
+                    commitment.doc_version,
+                )
+            )
+        return lines
+
+
+def document(database_url: str | None, year: int | None, unit: str, suffix: str) -> tuple[str, bytes]:
+    """The stored document of a unit's current commitment (".docx" or ".html"): its name and bytes."""
+    with read_session(engine_for(database_url)) as session:
+        cycle = _cycle_for(session, year)
+        commitment = _commitment(session, cycle, unit)
+        sha = commitment.docx_sha256 if suffix == ".docx" else commitment.html_sha256
+        data = FileStore(get_settings().store_dir).read(sha, suffix)
+        return f"cam-ket-{unit}-{cycle.year}-v{commitment.doc_version}{suffix}", data
