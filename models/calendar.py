@@ -55,8 +55,12 @@ class CommitmentPolicy:
     block_self_assessment: bool = False  # a unit reports its self-assessment only once its head has signed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"counterpart": self.counterpart, "depth": self.depth, "targets": list(self.targets),
-                "block_self_assessment": self.block_self_assessment}
+        return {
+            "counterpart": self.counterpart,
+            "depth": self.depth,
+            "targets": list(self.targets),
+            "block_self_assessment": self.block_self_assessment,
+        }
 
 
 @dataclass(frozen=True)
