@@ -16,12 +16,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, stored_framework, unit_assessment
+from flows.lookup import Deadlines, actor_for, cycle_of, stored_framework, unit_assessment
 from flows.params import AppraiseParams
 from flows.runtime import UserError, engine_for, now
-from flows.selfassessment import _cycle_for, sub_slots
+from flows.selfassessment import sub_slots
 from models.audit import EventDraft, append
-from models.bulk import update_rows
+from models.bulk import bulk_work, update_rows
 from models.db import write_session
 from models.framework import FrameworkDef
 from models.people import Actor
@@ -158,7 +158,7 @@ def appraise(params: AppraiseParams) -> AppraiseSummary:
     engine = engine_for(params.database_url)
     at = params.at or now()
     with write_session(engine) as session:
-        cycle = _cycle_for(session, params.year)
+        cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
         facts = load_facts(session, cycle, unit_codes=params.units or None, states=None)
         known = {f.unit_code for f in facts}
@@ -182,7 +182,8 @@ def appraise(params: AppraiseParams) -> AppraiseSummary:
         frameworks = {fid: stored_framework(session, fid) for fid in {f.framework_id for f in waiting}}
         if params.scores_path:
             _take_appraiser_scores(session, cycle, Path(params.scores_path), waiting, refusals, frameworks, actor, at)
-        proposals = appraise_scores(session, allowed, frameworks)
+        with bulk_work():
+            proposals = appraise_scores(session, allowed, frameworks)
         version_bump = {"appraisal_version": table_of(Assessment).c.appraisal_version + 1, "appraised_at": at}
         first = [p for p in proposals if p.trigger == "appraise"]
         again = [p for p in proposals if p.trigger == "reappraise" and p.updated]
@@ -286,7 +287,7 @@ def adjust(
     if not reason.strip():
         raise UserError("a reason is required for a bonus or a penalty")
     with write_session(engine) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
         if not actor.is_authority_staff:
             raise UserError(f"{actor.label()} does not act for the authority; bonuses and penalties are theirs")

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from config.settings import get_settings
-from flows.lookup import actor_for, current_publication
+from flows.lookup import actor_for, current_publication, cycle_of
 from flows.notices import notify_units
 from flows.params import AwardsParams
 from flows.runtime import UserError, engine_for, now
-from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
 from models.awards import AwardRules, Proposal, PublishedUnit, load_rules, propose_awards
 from models.db import read_session, write_session
@@ -88,7 +87,7 @@ def awards(params: AwardsParams) -> AwardsSummary:
     at = params.at or now()
     rules = load_rules(Path(params.rules_path) if params.rules_path else get_settings().config_dir / "awards.yaml")
     with write_session(engine) as session:
-        cycle = _cycle_for(session, params.year)
+        cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor, task="awards")
         publication_id, version, units = published_units(session, cycle)
         proposals = propose_awards(units, rules)
@@ -204,4 +203,4 @@ def awards_flow(params: AwardsParams) -> AwardsSummary:
 def read_awards(database_url: str | None, year: int | None) -> list[AwardRow]:
     engine = engine_for(database_url)
     with read_session(engine) as session:
-        return list_awards(session, _cycle_for(session, year))
+        return list_awards(session, cycle_of(session, year))

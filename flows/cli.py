@@ -272,7 +272,9 @@ def results_import(
 @sa_app.command("import")
 @friendly
 def sa_import(
-    path: Annotated[Path, typer.Argument(help="CSV: unit,criterion,score,evidence,note[,metric]")],
+    path: Annotated[
+        Path, typer.Argument(help="The exported .xlsx, or a CSV: unit,criterion,score,evidence,note[,metric]")
+    ],
     year: Year = None,
     actor: As = None,
 ) -> None:
@@ -955,6 +957,147 @@ def commitments_document(
         name, data = document(_db(), year, unit, suffix)
         (out / name).write_bytes(data)
         console.print(f"wrote {out / name}")
+
+
+# --- workbooks, evidence, contributors ------------------------------------------------------------
+
+appraisal_app = typer.Typer(help="The appraisal workbook.", no_args_is_help=True)
+evidence_app = typer.Typer(help="The evidence registry (tài liệu kiểm chứng) and its files.", no_args_is_help=True)
+contributors_app = typer.Typer(help="Teams and communes that supply a unit's sub-criteria.", no_args_is_help=True)
+app.add_typer(appraisal_app, name="appraisal")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(contributors_app, name="contributors")
+
+
+@sa_app.command("export")
+@friendly
+def sa_export(
+    unit: Annotated[str, typer.Option("--unit", "-u", help="An assessed unit, or a team or commune contributing")],
+    path: Annotated[Path, typer.Argument(help="The .xlsx file to write")],
+    year: Year = None,
+) -> None:
+    """Write the Appendix IV workbook to fill in (codes, maximum, method; scores, evidence, notes)."""
+    from flows.display import console
+    from flows.workbooks import export_self_assessment
+
+    done = export_self_assessment(_db(), year, unit, _xlsx(path))
+    console.print(f"{done.path}: {done.rows} sub-criteria of {done.unit}")
+
+
+def _xlsx(path: Path) -> Path:
+    if path.suffix.lower() != ".xlsx":
+        raise UserError(f"{path}: the workbook is written as .xlsx (give a name ending in .xlsx)")
+    if path.parent and not path.parent.exists():
+        raise UserError(f"{path.parent}: no such directory")
+    return path
+
+
+@appraisal_app.command("export")
+@friendly
+def appraisal_export(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    path: Annotated[Path, typer.Argument(help="The .xlsx file to write")],
+    year: Year = None,
+) -> None:
+    """Write a submitted unit's appraisal workbook: its scores and evidence, what the rules give and why;
+    fill in your own scores and comments and take them in with `cchc appraise --scores FILE.xlsx`."""
+    from flows.display import console
+    from flows.workbooks import export_appraisal
+
+    done = export_appraisal(_db(), year, unit, _xlsx(path))
+    console.print(f"{done.path}: {done.rows} sub-criteria of {done.unit}")
+
+
+@evidence_app.command("add")
+@friendly
+def evidence_add(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    ref: Annotated[str, typer.Option(help="The document, e.g. '91/KH-CAH ngày 30/6/2021'")],
+    file: Annotated[Path, typer.Option(help="Its file (PDF, Word, Excel, image)")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Keep a document's file in the registry (by SHA-256; every version kept)."""
+    from flows.display import console
+    from flows.evidence import add_file
+
+    done = add_file(_db(), year, unit, ref, file, _actor(actor))
+    if done.new:
+        console.print(f"{done.symbol}: file version {done.version} kept ({done.sha256[:16]}…)")
+    else:
+        console.print(f"{done.symbol}: the same file is already kept ({done.sha256[:16]}…)")
+
+
+@evidence_app.command("list")
+@friendly
+def evidence_list(unit: Annotated[str, typer.Option("--unit", "-u")], year: Year = None, as_json: Json = False) -> None:
+    """A unit's cited documents and their files."""
+    from dataclasses import asdict
+
+    from flows.display import console, print_json
+    from flows.evidence import registry
+
+    lines = registry(_db(), year, unit)
+    if as_json:
+        print_json([asdict(line) for line in lines])
+        return
+    for line in lines:
+        files = "; ".join(f"{name} ({sha[:12]}…)" for name, sha, _, _ in line.files) or "no file yet"
+        console.print(f"{line.symbol} ngày {line.issued_on:%d/%m/%Y} {line.title} — {files}")
+    console.print(f"{len(lines)} documents")
+
+
+@contributors_app.command("assign")
+@friendly
+def contributors_assign(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    contributor: Annotated[str, typer.Option(help="A team or commune of the unit")],
+    criteria: Annotated[str, typer.Option(help="Sub-criteria, comma-separated")],
+    due: Annotated[str, typer.Option(help="The internal deadline, before the unit's own, e.g. 20/08/2021")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Assign sub-criteria to a team or commune with an internal deadline (the sweep chases it)."""
+    from flows.contributors import assign
+    from flows.display import console, local_time
+
+    line = assign(_db(), year, unit, contributor, criteria.split(","), _moment(due, "--due"), _actor(actor))
+    console.print(
+        f"{line.contributor} supplies {', '.join(line.criteria)} of {line.unit} before {local_time(line.due)}"
+    )
+
+
+@contributors_app.command("status")
+@friendly
+def contributors_status(
+    unit: Annotated[str | None, typer.Option("--unit", "-u")] = None, year: Year = None, as_json: Json = False
+) -> None:
+    """What each team or commune was assigned, what it supplied, who is late."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from flows.contributors import status
+    from flows.display import console, local_time, print_json
+
+    lines = status(_db(), year, unit)
+    if as_json:
+        print_json([asdict(line) for line in lines])
+        return
+    table = Table(title_justify="left")
+    for column in ("unit", "contributor", "sub-criteria", "supplied", "due (before)", "state", ""):
+        table.add_column(column)
+    for line in lines:
+        table.add_row(
+            line.unit,
+            f"{line.contributor_name} ({line.contributor})",
+            ", ".join(line.criteria),
+            f"{line.supplied}/{len(line.criteria)}",
+            local_time(line.due),
+            line.state,
+            "[red]late[/red]" if line.late else "",
+        )
+    console.print(table)
 
 
 def main() -> None:

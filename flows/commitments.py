@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from config.settings import get_settings
-from flows.lookup import Deadlines, actor_for, stored_framework
+from flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
 from flows.params import CommitmentParams
 from flows.runtime import UserError, engine_for, local_tz, now
-from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
 from models.calendar import CommitmentPolicy, parse_commitments
 from models.db import read_session, write_session
@@ -333,7 +332,7 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
     settings = get_settings()
     at = params.at or now()
     with write_session(engine_for(params.database_url)) as session:
-        cycle = _cycle_for(session, params.year)
+        cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor, task="commitments")
         if not (actor.is_system or actor.is_authority_leader or "coordinator" in actor.roles):
             raise UserError(
@@ -489,7 +488,7 @@ def sign(
         raise UserError("name the unit (--unit) or give the signing link's token (--token)")
     with write_session(engine_for(database_url)) as session:
         commitment = _by_token(session, token, when) if token else None
-        cycle = session.get(Cycle, commitment.cycle_id) if commitment else _cycle_for(session, year)
+        cycle = session.get(Cycle, commitment.cycle_id) if commitment else cycle_of(session, year)
         assert cycle is not None
         commitment = commitment or _commitment(session, cycle, unit or "")
         actor = _link_holder(session, commitment) if token and actor_ident is None else actor_for(session, actor_ident)
@@ -601,7 +600,7 @@ def decline(
     """The head declines to sign, with a reason (the coordinators see it in the status and the trail)."""
     when = at or now()
     with write_session(engine_for(database_url)) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         commitment = _commitment(session, cycle, unit)
         actor = actor_for(session, actor_ident)
         facts = _facts(session, commitment, Directory(session))
@@ -641,7 +640,7 @@ def record_paper(
     if not data:
         raise UserError(f"{scan}: the file is empty")
     with write_session(engine_for(database_url)) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         commitment = _commitment(session, cycle, unit)
         actor = actor_for(session, actor_ident)
         directory = Directory(session)
@@ -710,7 +709,7 @@ def status(database_url: str | None, year: int | None, at: datetime | None = Non
     """Every commitment of a cycle, top-down, with who signed and who is late."""
     moment = at or now()
     with read_session(engine_for(database_url)) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         due = Deadlines(session, cycle, "commitment")
         groups = dict(
             session.execute(
@@ -751,7 +750,7 @@ def status(database_url: str | None, year: int | None, at: datetime | None = Non
 def document(database_url: str | None, year: int | None, unit: str, suffix: str) -> tuple[str, bytes]:
     """The stored document of a unit's current commitment (".docx" or ".html"): its name and bytes."""
     with read_session(engine_for(database_url)) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         commitment = _commitment(session, cycle, unit)
         sha = commitment.docx_sha256 if suffix == ".docx" else commitment.html_sha256
         data = FileStore(get_settings().store_dir).read(sha, suffix)

@@ -9,16 +9,14 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, unit_assessment
+from flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
 from flows.runtime import UserError, engine_for, now
-from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
 from models.db import write_session
 from models.formats import local_time
 from models.tables import Assessment, Deadline
 from models.text import collapse_lines
 from states.assessment import AssessmentState
-from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
 
 EXTENDABLE = ("plan", "submission", "supplement", "commitment", "remediation")
 
@@ -48,7 +46,7 @@ def extend(
         raise UserError("an extension needs a reason (--reason)")
     when = at or now()
     with write_session(engine_for(database_url)) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
         if not (actor.is_authority_leader or "coordinator" in actor.roles):
             raise UserError(f"only a coordinator or the authority's leadership grants extensions, not {actor.label()}")
@@ -111,20 +109,10 @@ def register_plan(
         raise UserError("give the plan's reference, e.g. --ref '91/KH-CAH ngày 30/6/2021'")
     when = at or now()
     with write_session(engine_for(database_url)) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
         assessment, org_unit = unit_assessment(session, cycle, unit)
-        facts = AssessmentFacts(
-            assessment.id or 0,
-            unit,
-            org_unit.name,
-            assessment.group_code,
-            assessment.state,
-            assessment.version,
-            cycle.year,
-            cycle.phase,
-        )
-        refusal = is_unit_member_or_coordinator(Context(actor=actor, at=when, facts=facts))
+        refusal = member_refusal(cycle, assessment, org_unit, actor, when)
         if refusal:
             raise UserError(refusal)
         if assessment.plan_ref == ref and assessment.plan_received_at is not None:

@@ -279,7 +279,7 @@ def run_demo(url: str) -> None:
     write_csv(
         supplement,
         [
-            r[:3] + [f"Bổ sung: 15/BC-{r[0].split('-')[0]} ngày 06/09/2021"] + r[4:]
+            r[:3] + [f"15/BC-{r[0].split('-')[0]} ngày 20/08/2021 Báo cáo bổ sung"] + r[4:]
             for r in rows
             if r[0] in SUPPLEMENT and r[1] in missing_codes.get(r[0], [])[:3]
         ],

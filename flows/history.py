@@ -15,11 +15,17 @@ from flows.lookup import actor_for
 from flows.runtime import UserError, engine_for, now
 from models.audit import EventDraft, append
 from models.db import write_session
-from models.scoresheet import SheetError, map_columns, open_table
+from models.scoresheet import SheetError, cell_of, open_table
 from models.scoring import competition_ranks
 from models.tables import Assessment, Cycle, OrgUnit, Publication, Result
-from models.text import canonical, nfc, parse_decimal
+from models.text import canonical, parse_decimal
 from states.assessment import AssessmentState
+
+HISTORY_ALIASES = {
+    "unit": ("unit", "đơn vị", "mã đơn vị"),
+    "index": ("index", "chỉ số", "chỉ số cchc"),
+    "class": ("class", "xếp loại"),
+}
 
 
 @dataclass
@@ -36,33 +42,26 @@ def import_results(
     publication; ranks are computed per group. Importing the same file again changes nothing."""
     engine = engine_for(database_url)
     when = at or now()
-    header, reader = open_table(path)
-    cols = map_columns(path, header, ("unit",), ())
-    names = [nfc(h).lower() for h in header]
-    if "index" not in names:
-        raise SheetError([f"{path} line 1: no 'index' column (the header should have unit,index[,class])"])
-    index_col = names.index("index")
-    class_col = names.index("class") if "class" in names else None
+    table = open_table(path, HISTORY_ALIASES, ("unit", "index"), ("class",))
     problems: list[str] = []
     entries: dict[str, tuple[Decimal, str]] = {}
-    for record in reader:
+    for line, record in table.rows:
         if not any(c.strip() for c in record):
             continue
-        where = f"{path.name} line {reader.line_num}"
-        record = record + [""] * (len(header) - len(record))
-        unit = nfc(record[cols["unit"]])
+        unit = cell_of(record, table.columns, "unit")
+        index_text = cell_of(record, table.columns, "index")
         try:
-            value = parse_decimal(record[index_col])
+            value = parse_decimal(index_text)
         except ValueError:
-            problems.append(f"{where}, column index: {record[index_col]!r} is not a number")
+            problems.append(f"{table.at(line, 'index')}: {index_text!r} is not a number")
             continue
-        if value < 0 or value > 200 or value != value.quantize(Decimal("0.01")):
-            problems.append(f"{where}, column index: {record[index_col]} is not an index (0..200, two decimals)")
+        if value < 0 or value > 100 or value != value.quantize(Decimal("0.01")):
+            problems.append(f"{table.at(line, 'index')}: {index_text} is not an index (0..100, two decimals)")
             continue
         if unit in entries:
-            problems.append(f"{where}: unit {unit} appears a second time")
+            problems.append(f"{table.at(line)}: unit {unit} appears a second time")
             continue
-        entries[unit] = (value, nfc(record[class_col]) if class_col is not None else "")
+        entries[unit] = (value, cell_of(record, table.columns, "class"))
     with write_session(engine) as session:
         actor = actor_for(session, actor_ident)
         if not (actor.is_authority_leader or "coordinator" in actor.roles):

@@ -13,6 +13,7 @@ from models.framework import FrameworkDef, parse_framework
 from models.people import Actor, UnknownActor, resolve_actor, system_actor
 from models.tables import Assessment, Cycle, Deadline, Framework, OrgUnit, Publication
 from models.text import canonical
+from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
 
 
 def find_cycle(session: Session, year: int) -> Cycle:
@@ -22,6 +23,11 @@ def find_cycle(session: Session, year: int) -> Cycle:
     if len(cycles) > 1:
         raise UserError(f"more than one authority runs a {year} cycle; this database should hold one authority")
     return cycles[0]
+
+
+def cycle_of(session: Session, year: int | None) -> Cycle:
+    """The cycle of a year, or the newest one run here when no year is given."""
+    return find_cycle(session, year if year is not None else latest_cycle_year(session))
 
 
 def latest_cycle_year(session: Session) -> int:
@@ -46,6 +52,21 @@ def unit_assessment(session: Session, cycle: Cycle, unit: str) -> tuple[Assessme
         raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
     assessment, org_unit = row
     return assessment, org_unit
+
+
+def member_refusal(cycle: Cycle, assessment: Assessment, org_unit: OrgUnit, actor: Actor, at: datetime) -> str | None:
+    """Why the actor may not act for the unit (neither one of its people nor a coordinator), or None."""
+    facts = AssessmentFacts(
+        assessment.id or 0,
+        org_unit.code,
+        org_unit.name,
+        assessment.group_code,
+        assessment.state,
+        assessment.version,
+        cycle.year,
+        cycle.phase,
+    )
+    return is_unit_member_or_coordinator(Context(actor=actor, at=at, facts=facts))
 
 
 def actor_for(session: Session, ident: str | None, *, task: str | None = None) -> Actor:

@@ -17,11 +17,10 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, current_publication, stored_framework
+from flows.lookup import Deadlines, actor_for, current_publication, cycle_of, stored_framework
 from flows.notices import notify_units
 from flows.params import PublishParams
 from flows.runtime import UserError, engine_for, now
-from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
 from models.bulk import insert_rows
 from models.db import read_session, write_session
@@ -352,7 +351,7 @@ def publish(params: PublishParams) -> PublishSummary:
     engine = engine_for(params.database_url)
     at = params.at or now()
     with write_session(engine) as session:
-        cycle = _cycle_for(session, params.year)
+        cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
         totals = gather_totals(session, cycle)
         results = outcomes(totals, class_bands(session, cycle), previous_results(session, cycle))
@@ -571,4 +570,4 @@ def publish_flow(params: PublishParams) -> PublishSummary:
 def read_ranking(database_url: str | None, year: int | None, version: int | None = None) -> RankingReport:
     engine = engine_for(database_url)
     with read_session(engine) as session:
-        return ranking_report(session, _cycle_for(session, year), version)
+        return ranking_report(session, cycle_of(session, year), version)

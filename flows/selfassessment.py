@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -14,17 +14,18 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, find_cycle, latest_cycle_year, stored_framework
+from flows.contributors import mark_supplied
+from flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
 from flows.notices import notify_units
 from flows.params import ImportParams, SubmitParams
 from flows.runtime import UserError, engine_for, now
 from models.audit import EventDraft, append
-from models.bulk import analyze, insert_rows, update_rows
+from models.bulk import analyze, bulk_work, insert_rows, update_rows
 from models.db import write_session
 from models.people import Actor
-from models.scoresheet import ScoreRow, Sheet, SheetError, SubSlot, UnitSlot, iter_self_assessment
+from models.scoresheet import ScoreRow, Sheet, SheetError, SubSlot, UnitSlot, iter_self_assessment, open_table
 from models.scoring import is_on_time
-from models.tables import Assessment, Criterion, Cycle, OrgUnit
+from models.tables import Assessment, Contribution, Criterion, Cycle, Evidence, OrgUnit
 from models.types import from_hundredths
 from states.assessment import AssessmentState
 from states.guards import AssessmentFacts, Context, has_signed_commitment, is_unit_member_or_coordinator
@@ -41,10 +42,6 @@ class ImportSummary:
     units: int
     changed_rows: int
     changed_units: list[str] = field(default_factory=list)
-
-
-def _cycle_for(session: Session, year: int | None) -> Cycle:
-    return find_cycle(session, year if year is not None else latest_cycle_year(session))
 
 
 def sub_slots(session: Session, framework_ids: set[int]) -> dict[int, dict[str, SubSlot]]:
@@ -85,6 +82,7 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
         .where(col(Assessment.cycle_id) == cycle.id)
     ).all()
     required, signed = commitment_gate(session, cycle)
+    assigned = _assigned_to(session, cycle, actor)
     slots: dict[str, UnitSlot] = {}
     for code, name, aid, fid, state, requested, group, version, unit_id in rows:
         facts = AssessmentFacts(
@@ -102,7 +100,14 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
         context = Context(actor=actor, at=at, facts=facts)
         refusal = is_unit_member_or_coordinator(context) or has_signed_commitment(context)
         open_criteria = None
-        if refusal is None and state == S.supplement_requested:
+        supplied_by = code
+        if aid in assigned and refusal is not None and refusal == is_unit_member_or_coordinator(context):
+            # a team or commune supplies the sub-criteria its unit assigned to it, and only those
+            refusal, open_criteria = has_signed_commitment(context), assigned[aid]
+            supplied_by = actor.unit_code or code
+            if refusal is None and state != S.self_assess:
+                refusal = f"{code} is in state {state!r}: its contributors' rows are entered during self-assessment"
+        elif refusal is None and state == S.supplement_requested:
             named = [c for c in requested.split(",") if c]
             open_criteria = frozenset(named) if named else None
         elif refusal is None and state != S.self_assess:
@@ -110,11 +115,25 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
                 f"{code} is in state {state!r}: scores are entered in self_assess "
                 + ("(withdraw the submission first)" if state == S.submitted else "")
             ).strip()
-        slots[code] = UnitSlot(aid, fid, state, open_criteria, refusal)
+        slots[code] = UnitSlot(aid, fid, state, open_criteria, refusal, supplied_by)
     return slots
 
 
-_Stored = tuple[int | None, bool, str | None, str, str]  # points (hundredths), n/a, metric, evidence, note
+def _assigned_to(session: Session, cycle: Cycle, actor: Actor) -> dict[int, frozenset[str]]:
+    """The sub-criteria assigned to the actor's own team or commune, by assessment (for its head, deputy
+    or focal officer)."""
+    if actor.unit_code is None or not actor.roles & {"head", "deputy", "focal"}:
+        return {}
+    rows = session.execute(
+        select(col(Contribution.assessment_id), col(Contribution.criteria))
+        .join(OrgUnit, col(OrgUnit.id) == col(Contribution.unit_id))
+        .where(col(Contribution.cycle_id) == cycle.id, col(OrgUnit.code) == actor.unit_code)
+    ).tuples()
+    return {aid: frozenset(c for c in criteria.split(",") if c) for aid, criteria in rows}
+
+
+# points (hundredths), n/a, metric, evidence, note, supplied by
+_Stored = tuple[int | None, bool, str | None, str, str, str]
 
 
 def _shown(points: int | None, na: bool, metric: str | None) -> str:
@@ -131,7 +150,28 @@ class _UnitLog:
     changes: dict[str, list[str]] = field(default_factory=dict)
 
 
-SCORE_COLUMNS = ("assessment_id", "criterion_id", "self_points", "not_applicable", "metric", "evidence", "note")
+SCORE_COLUMNS = (
+    "assessment_id",
+    "criterion_id",
+    "self_points",
+    "not_applicable",
+    "metric",
+    "evidence",
+    "note",
+    "supplied_by",
+)
+EVIDENCE_COLUMNS = (
+    "cycle_id",
+    "assessment_id",
+    "symbol",
+    "number",
+    "doc_type",
+    "issuer",
+    "issued_on",
+    "title",
+    "cited_by",
+    "first_cited_at",
+)
 CHUNK_ROWS = 20_000
 
 
@@ -144,7 +184,7 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
     at = params.at or now()
     path = Path(params.path)
     with write_session(engine) as session:
-        cycle = _cycle_for(session, params.year)
+        cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
         units = _unit_slots(session, cycle, actor, at)
         subs = sub_slots(session, {u.framework_id for u in units.values()})
@@ -152,18 +192,25 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
         logs: dict[str, _UnitLog] = {}
         buffer: list[ScoreRow] = []
         changed = total = 0
-        for row in iter_self_assessment(path, units, subs, sheet):
-            total += 1
-            if sheet.problem_count:
-                continue  # keep checking, to report every problem; nothing more is written
-            buffer.append(row)
-            if len(buffer) >= CHUNK_ROWS:
-                changed += _write_chunk(session, buffer, logs)
-                buffer = []
+        window = (cycle.evidence_from, cycle.evidence_to)
+        with bulk_work():
+            for row in iter_self_assessment(open_table(path), units, subs, sheet, window):
+                total += 1
+                if sheet.problem_count:
+                    continue  # keep checking, to report every problem; nothing more is written
+                buffer.append(row)
+                if len(buffer) >= CHUNK_ROWS:
+                    changed += _write_chunk(session, cycle, buffer, logs, at)
+                    buffer = []
         if sheet.problem_count:
             raise SheetError(sheet.problems, sheet.problem_count)
-        changed += _write_chunk(session, buffer, logs)
+        changed += _write_chunk(session, cycle, buffer, logs, at)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        contributed = sorted(
+            {u.assessment_id for code, u in units.items() if u.refusal is None and u.supplied_by != code}
+        )
+        if contributed:  # the actor is a team or commune: its assignment may now be complete
+            mark_supplied(session, cycle, contributed, at, actor)
         events = [
             EventDraft(
                 kind="score",
@@ -197,11 +244,16 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
         )
 
 
-def _write_chunk(session: Session, rows: Sequence[ScoreRow], logs: dict[str, _UnitLog]) -> int:
-    """Insert the new rows and update the changed ones of a chunk; record what changed per unit."""
+def _write_chunk(
+    session: Session, cycle: Cycle, rows: Sequence[ScoreRow], logs: dict[str, _UnitLog], at: datetime
+) -> int:
+    """Insert the new rows and update the changed ones of a chunk; register the documents they cite;
+    record what changed per unit."""
     if not rows:
         return 0
-    existing = _existing(session, sorted({r.assessment_id for r in rows}))
+    ids = sorted({r.assessment_id for r in rows})
+    existing = _existing(session, ids)
+    _register_evidence(session, cycle, rows, ids, at)
     new_rows: list[tuple[object, ...]] = []
     changed_rows: list[tuple[object, ...]] = []
     for r in rows:
@@ -209,7 +261,7 @@ def _write_chunk(session: Session, rows: Sequence[ScoreRow], logs: dict[str, _Un
         if log is None:
             log = logs[r.unit] = _UnitLog()
         log.rows += 1
-        values = (r.points, r.not_applicable, r.metric, r.evidence, r.note)
+        values = (r.points, r.not_applicable, r.metric, r.evidence, r.note, r.supplied_by)
         old = existing.get((r.assessment_id, r.criterion_id))
         if old == values:
             continue
@@ -224,15 +276,45 @@ def _write_chunk(session: Session, rows: Sequence[ScoreRow], logs: dict[str, _Un
     return len(new_rows) + len(changed_rows)
 
 
+def _register_evidence(session: Session, cycle: Cycle, rows: Sequence[ScoreRow], ids: list[int], at: datetime) -> None:
+    """Every document a chunk cites, added to the unit's evidence registry once."""
+    known = {
+        (a, symbol, issued)
+        for a, symbol, issued in session.execute(
+            select(col(Evidence.assessment_id), col(Evidence.symbol), col(Evidence.issued_on)).where(
+                col(Evidence.assessment_id).in_(ids)
+            )
+        ).tuples()
+    }
+    new: dict[tuple[int, str, date], tuple[object, ...]] = {}
+    for r in rows:
+        for ref in r.refs:
+            key = (r.assessment_id, ref.symbol, ref.issued_on)
+            if key not in known and key not in new:
+                new[key] = (
+                    cycle.id,
+                    r.assessment_id,
+                    ref.symbol,
+                    ref.number,
+                    ref.doc_type,
+                    ref.issuer,
+                    ref.issued_on,
+                    ref.title,
+                    r.supplied_by,
+                    at,
+                )
+    insert_rows(session, "evidence", EVIDENCE_COLUMNS, new.values())
+
+
 def _existing(session: Session, assessment_ids: list[int]) -> dict[tuple[int, int], _Stored]:
     """The stored self-assessment columns (points in raw hundredths) of some assessments."""
     if not assessment_ids:
         return {}
     rows = session.connection().exec_driver_sql(
-        "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note FROM score "
-        f"WHERE assessment_id IN ({','.join(str(int(i)) for i in assessment_ids)})"
+        "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note, supplied_by "
+        f"FROM score WHERE assessment_id IN ({','.join(str(int(i)) for i in assessment_ids)})"
     )
-    return {(a, c): (p, bool(na), m, e, n) for a, c, p, na, m, e, n in rows}
+    return {(a, c): (p, bool(na), m, e, n, by) for a, c, p, na, m, e, n, by in rows}
 
 
 @flow(name="import-self-assessment")
@@ -298,7 +380,7 @@ def submit(params: SubmitParams) -> MoveSummary:
     engine = engine_for(params.database_url)
     at = params.at or now()
     with write_session(engine) as session:
-        cycle = _cycle_for(session, params.year)
+        cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
         deadlines = Deadlines(session, cycle, "submission")
         facts, fired = move_units(
@@ -346,7 +428,7 @@ def change_units(
     engine = engine_for(database_url)
     when = at or now()
     with write_session(engine) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
         if trigger == "request_supplement":
             due = due or _supplement_due(session, cycle, when)

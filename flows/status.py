@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from flows.lookup import Deadlines, current_publication
+from flows.lookup import Deadlines, current_publication, cycle_of
 from flows.runtime import engine_for, now
-from flows.selfassessment import _cycle_for
 from models.db import read_session
 from models.scoring import is_on_time
 from models.tables import Assessment, Commitment, Deadline, OrgUnit, UnitGroup
@@ -48,7 +47,7 @@ def cycle_status(database_url: str | None, year: int | None, at: datetime | None
     engine = engine_for(database_url)
     as_of = at or now()
     with read_session(engine) as session:
-        cycle = _cycle_for(session, year)
+        cycle = cycle_of(session, year)
         deadlines = dict(
             session.execute(
                 select(col(Deadline.phase), col(Deadline.due_at))

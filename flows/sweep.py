@@ -19,16 +19,15 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from config.settings import get_settings
-from flows.lookup import Deadlines
+from flows.lookup import Deadlines, cycle_of
 from flows.params import Listing, SweepParams
 from flows.runtime import engine_for, now
-from flows.selfassessment import _cycle_for
 from models.audit import EventDraft, append
 from models.bulk import insert_rows
 from models.chasing import Step, days_late, days_left, policy_from, steps_due
 from models.db import write_session
 from models.directory import Directory, Recipient
-from models.tables import Assessment, ChaseStep, Commitment, Cycle, OrgUnit
+from models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, OrgUnit
 from models.text import canonical
 from notifications.labels import phase_label
 from notifications.outbox import Queued, queue
@@ -44,7 +43,7 @@ SWEEP_LOCK = 4_201_021  # PostgreSQL advisory lock id: one sweep at a time
 
 @dataclass(frozen=True)
 class ChaseItem:
-    kind: str  # assessment | commitment (remediation and contributions come with their issues)
+    kind: str  # assessment | commitment | contribution (remediation comes with its issue)
     item_id: int
     unit_id: int
     unit_code: str
@@ -108,13 +107,20 @@ def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
         assert cid is not None and uid is not None
         if due := commitment.due(uid, unit_group or ""):
             items.append(ChaseItem("commitment", cid, uid, code, name, "commitment", due))
+    for cid, uid, code, name, due in session.execute(
+        select(col(Contribution.id), col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.name), col(Contribution.due_at))
+        .join(OrgUnit, col(OrgUnit.id) == col(Contribution.unit_id))
+        .where(col(Contribution.cycle_id) == cycle.id, col(Contribution.state) == "assigned")
+    ).tuples():
+        assert cid is not None and uid is not None
+        items.append(ChaseItem("contribution", cid, uid, code, name, "contribution", due))
     return items
 
 
 def recipients_of(item: ChaseItem, step: Step) -> tuple[str, ...]:
     """The roles a step goes to; for a commitment, "head" means whoever signs (a deputy acting for a
     missing head)."""
-    if item.kind == "commitment":
+    if item.kind in ("commitment", "contribution"):
         return tuple("signer" if role == "head" else role for role in step.to)
     return step.to
 
@@ -149,7 +155,7 @@ def sweep(params: SweepParams) -> SweepSummary:
     as_of = params.at or now()
     with write_session(engine) as session:
         _lock(session)
-        cycle = _cycle_for(session, params.year)
+        cycle = cycle_of(session, params.year)
         summary = SweepSummary(year=cycle.year, as_of=as_of)
         if cycle.imported or cycle.phase == CyclePhase.closed:
             return summary

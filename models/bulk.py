@@ -6,8 +6,10 @@ ORM or type processing happens on the hot paths (import, appraisal, publication)
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -51,18 +53,27 @@ def sqlite_instant(value: datetime) -> str:
 
 
 def _sqlite_rows(chunk: list[Sequence[Any]]) -> Sequence[Sequence[Any]]:
-    """Rows with their aware datetimes written the way the ORM writes them on SQLite."""
+    """Rows with their aware datetimes written the way the ORM writes them on SQLite. Only the columns
+    that hold an instant are touched (the first row tells which may: an instant or a None)."""
+    if not chunk:
+        return chunk
+    maybe = [i for i, v in enumerate(chunk[0]) if v is None or isinstance(v, datetime)]
+    instants = [i for i in maybe if any(isinstance(row[i], datetime) for row in chunk)]
+    if not instants:
+        return chunk
     seen: dict[datetime, str] = {}  # rows of one write mostly share their instants
-
-    def value(v: Any) -> Any:
-        if not isinstance(v, datetime):
-            return v
-        text = seen.get(v)
-        if text is None:
-            text = seen[v] = sqlite_instant(v)
-        return text
-
-    return [tuple(value(v) for v in row) for row in chunk]
+    converted = []
+    for row in chunk:
+        values = list(row)
+        for i in instants:
+            value = values[i]
+            if isinstance(value, datetime):
+                text = seen.get(value)
+                if text is None:
+                    text = seen[value] = sqlite_instant(value)
+                values[i] = text
+        converted.append(tuple(values))
+    return converted
 
 
 def update_rows(
@@ -90,6 +101,20 @@ def update_rows(
         connection.exec_driver_sql(sql, reordered)
         count += len(chunk)
     return count
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """Around a pass over hundreds of thousands of rows: the cyclic garbage collector is paused (the rows
+    make no reference cycles, but their millions of short-lived objects would trigger it again and
+    again: ~15 % of an import's time). Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def analyze(session: Session, *tables: str) -> None:

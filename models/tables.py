@@ -203,6 +203,7 @@ class Score(SQLModel, table=True):
     appraised_points: Decimal | None = _points(nullable=True)
     appraiser_points: Decimal | None = _points(nullable=True)  # an appraiser's own judgement, if given
     appraisal_note: str = _text()
+    supplied_by: str = Field(default="", max_length=60)  # the unit or contributor (team, commune) who entered it
 
 
 class Adjustment(SQLModel, table=True):
@@ -286,6 +287,59 @@ class Award(SQLModel, table=True):
     outcome: str = Field(max_length=40)  # e.g. certificate | not_considered | lowered_one_grade
     person_id: int | None = Field(default=None, foreign_key="person.id")
     status: str = Field(default="proposed", max_length=20)
+
+
+# --- evidence and contributors --------------------------------------------------------------------
+
+
+class Evidence(SQLModel, table=True):
+    """A document cited as evidence (tài liệu kiểm chứng) by a unit: number, type, issuer, date, title."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("assessment_id", "symbol", "issued_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    symbol: str = Field(max_length=80)  # e.g. 91/KH-CAH
+    number: str = Field(max_length=20)
+    doc_type: str = Field(max_length=10)
+    issuer: str = Field(max_length=40)
+    issued_on: date
+    title: str = _text()
+    cited_by: str = Field(default="", max_length=60)
+    first_cited_at: datetime | None = _when()
+
+
+class EvidenceFile(SQLModel, table=True):
+    """A version of an evidence document's file, kept in the content-addressed store by its SHA-256."""
+
+    __tablename__ = "evidence_file"
+    __table_args__ = (UniqueConstraint("evidence_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    sha256: str = Field(max_length=64)
+    file_name: str = Field(max_length=200)
+    suffix: str = Field(max_length=10)
+    size: int
+    added_by: str = Field(max_length=80)
+    added_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+
+
+class Contribution(SQLModel, table=True):
+    """Sub-criteria a unit's team or commune supplies, by an internal deadline before the unit's own."""
+
+    __tablename__ = "contribution"
+    __table_args__ = (UniqueConstraint("assessment_id", "unit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    assessment_id: int = Field(foreign_key="assessment.id")
+    unit_id: int = Field(foreign_key="unit.id")  # the contributor
+    criteria: str = _text()  # comma-separated sub-criterion codes
+    due_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    state: str = Field(default="assigned", max_length=20)  # assigned | supplied
+    assigned_by: str = Field(max_length=80)
+    assigned_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    supplied_at: datetime | None = _when()
 
 
 # --- responsibility commitments ------------------------------------------------------------------
@@ -407,6 +461,9 @@ __all__ = [
     "Award",
     "ChaseStep",
     "Commitment",
+    "Contribution",
+    "Evidence",
+    "EvidenceFile",
     "Column",
     "Criterion",
     "Cycle",

@@ -45,6 +45,12 @@ def parse_decimal(value: Any) -> Decimal:
     elif isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
+        try:  # the common case, a plain number ("0.75"), without the clean-up below
+            result = Decimal(value)
+            if result.is_finite():
+                return result
+        except InvalidOperation:
+            pass
         text = value.strip().replace("\u00a0", "").replace(" ", "")
         if text.count(",") == 1 and "." not in text:
             text = text.replace(",", ".")
@@ -74,3 +80,8 @@ def _json_default(value: Any) -> Any:
 def canonical(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces, UTF-8 text, decimals as strings): hashes are stable."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def natural_key(code: str) -> tuple[tuple[int, int | str], ...]:
+    """Codes in the order people read them: 1.2.10 after 1.2.9."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in code.replace("-", ".").split("."))

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 
 from config.settings import get_settings
@@ -124,3 +125,21 @@ def published_2021(url: str, tmp_path: Path, late: tuple[str, ...] = ()) -> OrgD
     change_units(url, 2021, "skip_supplement", [], APPRAISER, at("08/09/2021"), states=["appraised"])
     publish_flow(PublishParams(year=2021, database_url=url, actor=COORDINATOR, at=at("10/12/2021")))
     return org
+
+
+def fill_workbook(path: Path, rows: dict[str, list[str]], out: Path) -> Path:
+    """Fill an exported workbook as a person would: the yellow cells of each sub-criterion's row."""
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    for row in sheet.iter_rows(min_row=5):
+        code = row[1].value
+        if row[0].value and code in rows:
+            unit, code_, score, evidence, note, metric = rows[code]
+            row[5].value = float(score) if score not in ("", "KAD") else None
+            row[6].value = metric or None
+            row[7].value = "x" if score == "KAD" else None
+            row[8].value = evidence or None
+            row[9].value = note or None
+    book.save(out)
+    return out

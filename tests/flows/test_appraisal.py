@@ -171,9 +171,9 @@ def test_a_supplement_reopens_only_the_named_criteria_and_is_appraised_again(db_
         reason="Bổ sung tài liệu kiểm chứng tiêu chí 1.1.1",
         criteria=["1.1.1"],
     )
-    with pytest.raises(SheetError, match="may only supplement 1.1.1"):
+    with pytest.raises(SheetError, match=r"is not open to this import for CAH-CMG \(open now: 1.1.1\)"):
         import_rows(db_url, tmp_path / "b.csv", [cmg[1]], when="06/09/2021")
-    cmg[0][3] = "15/BC-CAH ngày 06/09/2021"
+    cmg[0][3] = "15/BC-CAH ngày 20/08/2021"
     import_rows(db_url, tmp_path / "b.csv", [cmg[0]], when="06/09/2021")
     change_units(db_url, 2021, "submit_supplement", ["CAH-CMG"], "cmg.focal", at("06/09/2021"))
     summary = _appraise(db_url, units=["CAH-CMG"], when="09/09/2021")
