@@ -27,6 +27,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) cchc.db cchc-demo.db .pytest_cache .mypy_cache .ruff_cache

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the links in messages")
     # Prefect: defaults that work offline on a laptop (../shared/PLATFORM.md).
     prefect_startup_timeout_s: int = Field(default=120, description="Temporary Prefect server start-up")
-    prefect_log_level: str = Field(default="ERROR", description="Prefect's own log level for the CLI")
+    # Prefect logs a failed task with its traceback at ERROR; the CLI reports every failure itself, in one
+    # line, so Prefect's own logging stays quiet unless asked for (or `--debug`).
+    prefect_log_level: str = Field(default="CRITICAL", description="Prefect's own log level for the CLI")
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -108,6 +109,9 @@ def main_options(
 ) -> None:
     _state["database_url"] = database_url
     _state["debug"] = debug
+    if debug:  # prefect is imported by the command, after this: its logging reads these then
+        for name in ("PREFECT_LOGGING_LEVEL", "PREFECT_SERVER_LOGGING_LEVEL", "PREFECT_LOGGING_ROOT_LEVEL"):
+            os.environ[name] = "INFO"
 
 
 @contextlib.contextmanager

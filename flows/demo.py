@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections import Counter
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,8 @@ QUALITY = {
     "ktthc": [0.951, 0.945, 0.94, 0.935] + [0.915 - 0.004 * i for i in range(17)] + [0.83, 0.82],
     "cah": [0.951, 0.945, 0.94, 0.935, 0.93, 0.927, 0.925] + [0.915 - 0.007 * i for i in range(8)],
 }
+CONTRIBUTED = ("CAH-EHL", "CAH-EHL-X-EARAL", "5.1")  # a unit, the commune it assigns to, the criterion
+CONTRIBUTOR = "ehl-x-earal.head"
 NO_COMMITMENT = "PC11"  # its head does not sign online: chased, then signs on paper
 NO_PLAN = ("PC11", "CAH-EHL")  # do not send their own plan on time (PC11 sends it late)
 SWEEP_BEFORE = {"25/08/2021": "24/08/2021", "29/08/2021": "28/08/2021", "30/08/2021": "30/08/2021"}
@@ -73,8 +76,11 @@ def run_demo(url: str) -> None:
     from flows.auditlog import verify_chain
     from flows.awards import awards_flow
     from flows.commitments import record_paper
+    from flows.contributors import assign
+    from flows.contributors import status as contributions
     from flows.cycle import advance_cycle_flow, open_cycle_flow
     from flows.deadlines import register_plan
+    from flows.evidence import add_file, registry
     from flows.history import import_results
     from flows.lookup import actor_for
     from flows.notify import flush_flow
@@ -94,10 +100,13 @@ def run_demo(url: str) -> None:
     from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
     from flows.status import cycle_status
     from flows.sweep import sweep_flow
-    from flows.synthetic import unit_rows, write_csv
+    from flows.synthetic import self_cells, unit_rows, write_csv
+    from flows.workbooks import export_appraisal, export_self_assessment
     from models.db import get_engine, write_session
+    from models.formats import vn_number
     from models.framework import framework_path, load_framework
     from models.migrate import upgrade
+    from models.workbook import fill_in
 
     _fresh_database(url)
     upgrade(get_engine(url))
@@ -186,6 +195,34 @@ def run_demo(url: str) -> None:
                     not_applicable=0.03 if group == "ktthc" else 0.01,
                 )
             )
+    # CAH-EHL's focal officer gives criterion 5.1 to a commune, with an internal deadline before the
+    # unit's own; the commune fills in its own workbook and keeps the file of one of its documents.
+    given = [sub.code for sub in frameworks["cah"].subcriteria if sub.code.startswith(CONTRIBUTED[2] + ".")]
+    assign(url, 2021, CONTRIBUTED[0], CONTRIBUTED[1], given, at("16/08/2021", "00:00"), "ehl.focal", at("21/07/2021"))
+    step(
+        f"21/07/2021: {CONTRIBUTED[0]} assigns sub-criteria {', '.join(given)} to its commune {CONTRIBUTED[1]}, "
+        "due before 16/08/2021"
+    )
+    theirs = {r[1]: r for r in rows if r[0] == CONTRIBUTED[0] and r[1] in given}
+    blank = export_self_assessment(url, 2021, CONTRIBUTED[1], work / f"{CONTRIBUTED[1]}.xlsx")
+    filled = work / f"{CONTRIBUTED[1]}-da-dien.xlsx"
+    filled.write_bytes(fill_in(blank.path.read_bytes(), {code: self_cells(r) for code, r in theirs.items()}))
+    supplied = import_self_assessment_flow(
+        ImportParams(path=str(filled), year=2021, database_url=url, actor=CONTRIBUTOR, at=at("12/08/2021", "15:00"))
+    )
+    cited = next(r[3] for r in theirs.values() if r[3])
+    scan = work / "tai-lieu-kiem-chung.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% the commune's report (demo)\n%%EOF\n")
+    add_file(url, 2021, CONTRIBUTED[0], cited.split(";")[0], scan, CONTRIBUTOR, at("12/08/2021", "15:10"))
+    (line,) = contributions(url, 2021, CONTRIBUTED[0])
+    kept = registry(url, 2021, CONTRIBUTED[0])
+    step(
+        f"12/08/2021: {CONTRIBUTED[1]} fills in its workbook ({blank.rows} sub-criteria), imports it "
+        f"({supplied.rows} scores, {line.state}) and keeps the file of {cited.split(';')[0]!r} "
+        f"({sum(1 for e in kept if e.files)} of {len(kept)} cited documents of {CONTRIBUTED[0]} have a file)"
+    )
+    rows = [r for r in rows if not (r[0] == CONTRIBUTED[0] and r[1] in given)]
+
     # CAH-KBO first sends a sheet with a mistake, withdraws it, corrects it and sends it again.
     first_try = [r[:] for r in rows]
     for r in first_try:
@@ -216,15 +253,20 @@ def run_demo(url: str) -> None:
         at("30/08/2021", "17:00"),
         reason="Rút lại để sửa điểm tiêu chí 1.1.1",
     )
-    corrected = work / "CAH-KBO-sua-doi.csv"
-    write_csv(corrected, [r for r in rows if r[0] == "CAH-KBO"])
+    own = export_self_assessment(url, 2021, "CAH-KBO", work / "CAH-KBO.xlsx")
+    right = next(r for r in rows if r[0] == "CAH-KBO" and r[1] == "1.1.1")
+    corrected = work / "CAH-KBO-sua-doi.xlsx"
+    corrected.write_bytes(fill_in(own.path.read_bytes(), {"1.1.1": self_cells(right)}))
     import_self_assessment_flow(
-        ImportParams(path=str(corrected), year=2021, database_url=url, actor=COORDINATOR, at=at("30/08/2021", "18:00"))
+        ImportParams(path=str(corrected), year=2021, database_url=url, actor="kbo.focal", at=at("30/08/2021", "18:00"))
     )
     submit_flow(
         SubmitParams(year=2021, units=["CAH-KBO"], database_url=url, actor=COORDINATOR, at=at("30/08/2021", "19:00"))
     )
-    step("30/08/2021: CAH-KBO withdraws its report (rút lại), corrects criterion 1.1.1 and reports again")
+    step(
+        "30/08/2021: CAH-KBO withdraws its report (rút lại), corrects criterion 1.1.1 in its workbook "
+        f"({corrected.name}) and reports again"
+    )
 
     daily("31/08/2021")
     advance_cycle_flow(
@@ -254,12 +296,30 @@ def run_demo(url: str) -> None:
         f"04/09/2021: {APPRAISER} appraises {len(first.appraised)} units ({first.changed_scores} scores); "
         "refused: " + "; ".join(first.refused)
     )
-    second = appraise_flow(
-        AppraiseParams(
-            year=2021, units=["PV01"], database_url=url, actor=OUTSIDE_APPRAISER, at=at("04/09/2021", "14:00")
+    book = export_appraisal(url, 2021, "PV01", work / "PV01-tham-dinh.xlsx")
+    judged = next(r for r in rows if r[0] == "PV01" and r[2] not in ("", "KAD") and r[3] and not r[5])
+    lowered = Decimal(judged[2]) / 2
+    book.path.write_bytes(
+        fill_in(
+            book.path.read_bytes(),
+            {judged[1]: {"score": float(lowered), "note": "Sản phẩm chưa đầy đủ so với kế hoạch"}},
         )
     )
-    step(f"04/09/2021: {OUTSIDE_APPRAISER} (Thanh tra) appraises {', '.join(second.appraised)}")
+    second = appraise_flow(
+        AppraiseParams(
+            year=2021,
+            units=["PV01"],
+            scores_path=str(book.path),
+            database_url=url,
+            actor=OUTSIDE_APPRAISER,
+            at=at("04/09/2021", "14:00"),
+        )
+    )
+    step(
+        f"04/09/2021: {OUTSIDE_APPRAISER} (Thanh tra) appraises {', '.join(second.appraised)} in its appraisal "
+        f"workbook ({book.path.name}): {judged[1]} lowered from {vn_number(Decimal(judged[2]))} to "
+        f"{vn_number(lowered)}, with a comment"
+    )
 
     missing_codes = _missing_evidence(rows)
     for unit_code in SUPPLEMENT:

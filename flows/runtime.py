@@ -27,6 +27,9 @@ def configure_prefect(settings: Settings | None = None) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(settings.prefect_startup_timeout_s))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", settings.prefect_log_level)
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", settings.prefect_log_level)
+    # Prefect's background services log through root-level loggers ("EventsWorker - Still processing
+    # items" at exit), which only the root level silences.
+    os.environ.setdefault("PREFECT_LOGGING_ROOT_LEVEL", settings.prefect_log_level)
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 
 

@@ -77,6 +77,18 @@ def unit_rows(
         yield [unit, sub.code, str(min(score, sub.max_points)), evidence, "", ""]
 
 
+def self_cells(row: list[str]) -> dict[str, object]:
+    """One row of ``unit_rows`` as the cells a person types into the self-assessment workbook."""
+    _unit, _code, score, evidence, note, metric = row
+    return {
+        "score": float(score) if score not in ("", "KAD") else None,
+        "metric": metric or None,
+        "not_applicable": "x" if score == "KAD" else None,
+        "evidence": evidence or None,
+        "note": note or None,
+    }
+
+
 def write_csv(path: Path, rows: Iterable[list[str]]) -> int:
     """Write rows under the standard header; returns how many rows were written."""
     count = 0

@@ -10,7 +10,7 @@ what they fill (their own score and comment).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -240,6 +240,27 @@ def appraisal_workbook(spec: SheetSpec) -> bytes:
     """The workbook an appraiser fills in for a submitted unit."""
     title = f"BẢNG THẨM ĐỊNH CHỈ SỐ CCHC NĂM {spec.year} — {spec.unit_name} ({spec.unit_code})"
     return _write(spec, APPRAISAL_COLUMNS, title, APPRAISAL_SHEET, appraisal=True)
+
+
+def fill_in(data: bytes, values: Mapping[str, Mapping[str, object]]) -> bytes:
+    """The workbook as a person leaves it after typing into its yellow cells: ``values`` maps a
+    sub-criterion's code to {column key: value}; only editable columns can be filled."""
+    book = load_workbook(io.BytesIO(data))
+    sheet = book.worksheets[0]
+    titles = [cell.value for cell in sheet[HEADER_ROW]]
+    columns = {c.title: c for c in (APPRAISAL_COLUMNS if sheet.title == APPRAISAL_SHEET else SELF_COLUMNS)}
+    editable = {columns[str(t)].key: i for i, t in enumerate(titles) if str(t) in columns and columns[str(t)].editable}
+    criterion = titles.index("Mã tiêu chí")
+    for row in sheet.iter_rows(min_row=HEADER_ROW + 1):
+        if row[0].value is None or row[criterion].value not in values:
+            continue
+        for key, value in values[str(row[criterion].value)].items():
+            if key not in editable:
+                raise KeyError(f"{key!r} is not a column one fills in")
+            row[editable[key]].value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 # --- reading --------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 
 from config.settings import get_settings
@@ -18,11 +17,12 @@ from flows.org import read_org, write_org
 from flows.params import AdvanceParams, AppraiseParams, ImportParams, OpenCycleParams, PublishParams, SubmitParams
 from flows.publication import publish_flow
 from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
-from flows.synthetic import unit_rows, write_csv
+from flows.synthetic import self_cells, unit_rows, write_csv
 from models.db import get_engine, read_session, write_session
 from models.framework import FrameworkDef, framework_path, load_framework
 from models.org import OrgDef
 from models.tables import AuditEvent
+from models.workbook import fill_in
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 COORDINATOR = "pv01.coord1"
@@ -129,17 +129,5 @@ def published_2021(url: str, tmp_path: Path, late: tuple[str, ...] = ()) -> OrgD
 
 def fill_workbook(path: Path, rows: dict[str, list[str]], out: Path) -> Path:
     """Fill an exported workbook as a person would: the yellow cells of each sub-criterion's row."""
-    book = load_workbook(path)
-    sheet = book.active
-    assert sheet is not None
-    for row in sheet.iter_rows(min_row=5):
-        code = row[1].value
-        if row[0].value and code in rows:
-            unit, code_, score, evidence, note, metric = rows[code]
-            row[5].value = float(score) if score not in ("", "KAD") else None
-            row[6].value = metric or None
-            row[7].value = "x" if score == "KAD" else None
-            row[8].value = evidence or None
-            row[9].value = note or None
-    book.save(out)
+    out.write_bytes(fill_in(path.read_bytes(), {code: self_cells(row) for code, row in rows.items()}))
     return out

@@ -82,3 +82,28 @@ def test_a_broken_organisation_file_names_the_entry(db_url: str, tmp_path: Path)
 def test_the_state_diagram_is_generated_from_the_table(db_url: str) -> None:
     code, out = cchc(db_url, "states", "assessment")
     assert code == 0 and "submitted --> self_assess: withdraw" in out
+
+
+def test_the_installed_command_shows_a_failed_flow_as_one_error_without_prefects_traceback(tmp_path: Path) -> None:
+    """The real `cchc` in a fresh process, where Prefect's own logging is configured as a user gets it:
+    a failure inside a flow is our one message, not Prefect's log of the task's traceback."""
+    import os
+    import subprocess
+    import sys
+
+    command = Path(sys.executable).with_name("cchc")
+    env = {**os.environ, "CCHC_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    env = {k: v for k, v in env.items() if not k.startswith("PREFECT_") and k != "CCHC_PREFECT_LOG_LEVEL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")  # its own temporary server's database
+    assert subprocess.run([command, "init"], env=env, capture_output=True, check=False).returncode == 0
+    done = subprocess.run(
+        [command, "self-assessment", "import", str(tmp_path / "khong-co.xlsx"), "--as", "cmg.focal"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1] == "error: no cycle is open yet: run `cchc cycle open --year YYYY`"

@@ -5,11 +5,20 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
 
 from config import CONFIG_DIR
 from models.framework import framework_path, load_framework
-from models.workbook import RowValues, SheetSpec, appraisal_workbook, cell_text, read_rows, self_assessment_workbook
+from models.workbook import (
+    RowValues,
+    SheetSpec,
+    appraisal_workbook,
+    cell_text,
+    fill_in,
+    read_rows,
+    self_assessment_workbook,
+)
 
 FRAMEWORK = load_framework(framework_path(CONFIG_DIR, "cah-2021"))
 
@@ -77,3 +86,14 @@ def test_the_appraisal_workbook_shows_the_rule_and_leaves_the_appraiser_cells_op
 
 def test_cells_read_as_people_typed_them() -> None:
     assert (cell_text(1.5), cell_text(2.0), cell_text(3), cell_text(None), cell_text("x")) == ("1.5", "2", "3", "", "x")
+
+
+def test_filling_in_touches_only_the_yellow_cells_of_the_named_rows() -> None:
+    filled = fill_in(self_assessment_workbook(spec()), {"1.1.1": {"score": 0.5, "note": "đã ghi"}})
+    row = next(cells for _, cells in read_rows(filled, "x.xlsx")[1] if cells[1] == "1.1.1")
+    assert (row[5], row[9]) == ("0.5", "đã ghi")
+    appraised = fill_in(appraisal_workbook(spec()), {"1.1.1": {"score": 0.25, "note": "thiếu sản phẩm"}})
+    row = next(cells for _, cells in read_rows(appraised, "x.xlsx")[1] if cells[1] == "1.1.1")
+    assert (row[5], row[12], row[13]) == ("", "0.25", "thiếu sản phẩm")
+    with pytest.raises(KeyError, match="'max' is not a column one fills in"):
+        fill_in(self_assessment_workbook(spec()), {"1.1.1": {"max": 9}})
