@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import cast
 
 from prefect import flow, task
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from config.settings import get_settings
-from flows.lookup import actor_for, current_publication, cycle_of
+from flows.lookup import actor_for, current_publication, cycle_of, document_ref
 from flows.notices import notify_units
 from flows.params import AwardsParams
 from flows.runtime import UserError, engine_for, now
@@ -204,3 +204,92 @@ def read_awards(database_url: str | None, year: int | None) -> list[AwardRow]:
     engine = engine_for(database_url)
     with read_session(engine) as session:
         return list_awards(session, cycle_of(session, year))
+
+
+DECISIONS = ("approved", "rejected")
+
+
+def decide_award(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    rule: str,
+    decision: str,
+    ref: str,
+    note: str,
+    actor_ident: str | None,
+    at: datetime | None = None,
+    rules_path: str | None = None,
+) -> bool:
+    """Record the authority's decision on one proposal (approved or rejected, with the decision's number
+    and date, e.g. "125/QĐ-CAT ngày 30/9/2021"); audited, and the unit is told. True if it changed."""
+    from models.text import collapse_lines
+
+    if decision not in DECISIONS:
+        raise UserError(f"unknown decision {decision!r} (expected one of {', '.join(DECISIONS)})")
+    document = str(document_ref(ref))
+    if decision == "rejected" and not note.strip():
+        raise UserError("a rejected proposal needs a reason (--note)")
+    when = at or now()
+    rules = load_rules(Path(rules_path) if rules_path else get_settings().config_dir / "awards.yaml")
+    with write_session(engine_for(database_url)) as session:
+        cycle = cycle_of(session, year)
+        actor = actor_for(session, actor_ident)
+        if not actor.is_authority_leader:
+            raise UserError(f"only the authority's head or a deputy decides awards, not {actor.label()}")
+        row = session.execute(
+            select(Award, col(OrgUnit.id), col(OrgUnit.name))
+            .join(Result, col(Result.assessment_id) == col(Award.assessment_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Result.unit_id))
+            .where(col(Award.cycle_id) == cycle.id, col(OrgUnit.code) == unit, col(Award.rule) == rule)
+            .limit(1)
+        ).first()
+        if row is None:
+            raise UserError(f"{unit} has no {rule!r} proposal in the {cycle.year} cycle (see `cchc awards`)")
+        award, unit_id, unit_name = row
+        if award.status == decision and award.decision_ref == document:
+            return False
+        session.execute(
+            update(Award)
+            .where(col(Award.id) == award.id)
+            .values(
+                status=decision,
+                decision_ref=document,
+                decided_by=actor.code,
+                decided_at=when,
+                note=collapse_lines(note),
+            )
+        )
+        append(
+            session,
+            [
+                EventDraft(
+                    kind="award",
+                    trigger="decide_award",
+                    actor=actor.code,
+                    at=when,
+                    cycle_year=cycle.year,
+                    unit_code=unit,
+                    reason=collapse_lines(note) or document,
+                    payload={"rule": rule, "decision": decision, "ref": document, "before": award.status},
+                )
+            ],
+        )
+        names = {r.rule: r.name for r in rules.collective} | ({rules.head.rule: rules.head.name} if rules.head else {})
+        notify_units(
+            session,
+            cycle,
+            "award_decision",
+            f"award-decision:{cycle.year}:{rule}:{decision}:{document}",
+            [(int(unit_id or 0), unit, unit_name)],
+            at=when,
+            context={
+                unit: {
+                    "award_name": names.get(rule, rule),
+                    "approved": decision == "approved",
+                    "decision_ref": document,
+                    "note": collapse_lines(note),
+                }
+            },
+        )
+        return True

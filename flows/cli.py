@@ -179,6 +179,14 @@ def org_load(
 def cycle_open(
     year: Annotated[int, typer.Option("--year", "-y", help="The cycle's year")],
     calendar: Annotated[Path | None, typer.Option(help="Calendar file (default: config/cycles/YEAR.yaml)")] = None,
+    from_year: Annotated[
+        int | None,
+        typer.Option(
+            "--from",
+            help="Carry that year's calendar forward: same units, every date a year later, each group's "
+            "framework for the new year where there is one (else last year's)",
+        ),
+    ] = None,
     actor: As = None,
 ) -> None:
     """Open a year's cycle: frameworks, deadlines, one assessment per assessed unit (idempotent)."""
@@ -191,6 +199,7 @@ def cycle_open(
             OpenCycleParams(
                 year=year,
                 calendar_path=str(calendar) if calendar else None,
+                from_year=from_year,
                 database_url=_db(),
                 actor=_actor(actor),
             )
@@ -220,6 +229,9 @@ def cycle_advance(
         summary = advance_cycle_flow(AdvanceParams(year=year, reason=reason, database_url=_db(), actor=_actor(actor)))
     moved = f"; {summary.units_moved} units moved on" if summary.units_moved else ""
     console.print(f"cycle {year}: {summary.from_phase} → {summary.to_phase}{moved}")
+    if summary.follow_ups:
+        owed = ", ".join(f"{n} units owe a {kind} document" for kind, n in summary.follow_ups.items() if n)
+        console.print(f"  {owed or 'no unit owes a follow-up document'} (`cchc remediation status`)")
 
 
 @cycle_app.command("status")
@@ -268,6 +280,45 @@ def results_import(
 
     summary = import_results(_db(), year, path, _actor(actor))
     console.print(f"{year}: {summary.units} published results " + ("imported" if summary.created else "already there"))
+
+
+@results_app.command("compare")
+@friendly
+def results_compare(
+    years: Annotated[
+        list[int] | None, typer.Option("--year", "-y", help="A published year (repeat; default: every one)")
+    ] = None,
+    unit: Annotated[str | None, typer.Option("--unit", "-u", help="One unit only")] = None,
+    as_json: Json = False,
+) -> None:
+    """Each unit's published index, rank in group and class, year by year, with the latest change."""
+    from rich.table import Table
+
+    from flows.display import console, print_json
+    from flows.years import compare_years
+    from models.formats import vn_number, vn_signed
+
+    comparison = compare_years(_db(), years, unit)
+    if as_json:
+        print_json(comparison.as_json())
+        return
+    table = Table(title="Chỉ số CCHC qua các năm (chỉ số % · hạng trong nhóm · xếp loại)", title_justify="left")
+    table.add_column("Đơn vị")
+    for year in comparison.years:
+        table.add_column(str(year))
+    last_two = comparison.years[-2:]
+    if len(last_two) == 2:
+        table.add_column(f"{last_two[0]} → {last_two[1]}", justify="right")
+    for u in comparison.units:
+        cells = [
+            f"{vn_number(r.index)} · {r.rank} · {r.class_name}" if (r := u.years.get(y)) else "—"
+            for y in comparison.years
+        ]
+        if len(last_two) == 2:
+            index_change, places = u.change(last_two[0], last_two[1])
+            cells.append("—" if index_change is None else f"{vn_signed(index_change)} · {vn_signed(places, 0)} bậc")
+        table.add_row(f"{u.name} ({u.unit})", *cells)
+    console.print(table)
 
 
 # --- self-assessment ------------------------------------------------------------------------------
@@ -562,6 +613,100 @@ def awards(year: Year = None, as_json: Json = False, actor: As = None) -> None:
     console.print(f"{summary.added} new proposals recorded")
 
 
+@app.command("award-decision")
+@friendly
+def award_decision(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    rule: Annotated[str, typer.Option(help="The proposal's rule, as `cchc awards` lists it")],
+    decision: Annotated[str, typer.Option(help="approved or rejected")],
+    ref: Annotated[str, typer.Option(help="The decision's number and date, e.g. '125/QĐ-CAT ngày 30/9/2021'")],
+    note: Annotated[str, typer.Option(help="Why (required when rejected)")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Record the authority's decision on an award proposal; audited, and the unit is told."""
+    from flows.awards import decide_award
+    from flows.display import console
+
+    changed = decide_award(_db(), year, unit, rule, decision, ref, note, _actor(actor))
+    console.print(f"{unit} {rule}: {decision} by {ref}" + ("" if changed else " (already recorded)"))
+
+
+# --- remediation ----------------------------------------------------------------------------------
+
+remediation_app = typer.Typer(
+    help="After publication: remediation plans of weak units and next year's breakthrough work.", no_args_is_help=True
+)
+app.add_typer(remediation_app, name="remediation")
+
+
+@remediation_app.command("status")
+@friendly
+def remediation_status(year: Year = None, as_json: Json = False) -> None:
+    """What each unit owes after publication, why, by when, and what it sent."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from flows.display import console, local_time, print_json
+    from flows.remediation import read_follow_ups
+
+    rows = read_follow_ups(_db(), year)
+    if as_json:
+        print_json([asdict(r) for r in rows])
+        return
+    table = Table(title_justify="left")
+    for column in ("kind", "unit", "state", "due (before)", "why", "document"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.kind, f"{r.name} ({r.unit})", r.state, local_time(r.due_at), "; ".join(r.reasons), r.ref or "")
+    console.print(table)
+    for kind in ("remediation", "breakthrough"):
+        mine = [r for r in rows if r.kind == kind and r.state != "waived"]
+        if mine:
+            got = sum(1 for r in mine if r.state == "received")
+            console.print(f"{kind}: {got}/{len(mine)} received")
+
+
+@remediation_app.command("submit")
+@friendly
+def remediation_submit(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    ref: Annotated[str, typer.Option(help="The unit's document, e.g. '12/KH-CAH ngày 05/4/2022'")],
+    kind: Annotated[str, typer.Option(help="remediation (the plan) or breakthrough (next year's work)")] = (
+        "remediation"
+    ),
+    note: Annotated[str, typer.Option(help="A short summary of the document")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Record a unit's remediation plan or breakthrough registration (the sweep stops chasing it)."""
+    from flows.display import console
+    from flows.remediation import receive_follow_up
+
+    new = receive_follow_up(_db(), year, unit, kind, ref, note, _actor(actor))
+    console.print(f"{unit}: {kind} document {ref} " + ("recorded" if new else "was already recorded"))
+
+
+@remediation_app.command("require")
+@friendly
+def remediation_require(
+    year: Year = None,
+    rules: Annotated[Path | None, typer.Option(help="Rules file (default: config/remediation.yaml)")] = None,
+    actor: As = None,
+) -> None:
+    """After a corrected publication: require what the current version requires, waive the rest."""
+    from flows.display import console
+    from flows.remediation import require_again
+
+    summary = require_again(_db(), year, _actor(actor), str(rules) if rules else None)
+    added = ", ".join(f"{len(u)} {kind}" for kind, u in summary.required.items() if u) or "nothing new"
+    console.print(
+        f"publication v{summary.publication_version}: {added} required; "
+        f"{len(summary.updated)} updated; {len(summary.waived)} waived"
+    )
+
+
 # --- audit ----------------------------------------------------------------------------------------
 
 
@@ -733,7 +878,7 @@ def sweep(
 @friendly
 def extend(
     unit: Annotated[str, typer.Option("--unit", "-u")],
-    phase: Annotated[str, typer.Option(help="plan, submission, supplement, commitment or remediation")],
+    phase: Annotated[str, typer.Option(help="plan, submission, supplement, commitment, remediation or breakthrough")],
     until: Annotated[str, typer.Option(help="The new deadline: before this moment, e.g. 03/09/2021")],
     reason: Annotated[str, typer.Option(help="Why (required, audited)")],
     year: Year = None,

@@ -14,12 +14,15 @@ from sqlmodel import col
 from config.settings import get_settings
 from flows.lookup import actor_for, find_cycle, framework_document
 from flows.params import AdvanceParams, OpenCycleParams
+from flows.remediation import require_follow_ups, rules_path
 from flows.runtime import UserError, engine_for, local_tz, now
 from models.audit import EventDraft, append
-from models.calendar import CycleCalendar, calendar_path, load_calendar
+from models.calendar import CycleCalendar, calendar_path, carried_forward, load_calendar, parse_calendar
+from models.datafile import read_yaml
 from models.db import write_session
 from models.framework import FrameworkDef, framework_path, load_framework
 from models.people import Actor
+from models.remediation import load_rules as load_remediation_rules
 from models.tables import Assessment, Criterion, Cycle, CycleGroup, Deadline, Framework, OrgUnit
 from models.text import canonical
 from states.assessment import AssessmentState
@@ -44,13 +47,23 @@ class OpenSummary:
 
 
 @task(name="read-cycle-config")
-def read_cycle_inputs(year: int, path: str | None) -> CycleInputs:
-    """Read and validate the cycle's calendar and the framework file of each group."""
+def read_cycle_inputs(year: int, path: str | None, from_year: int | None = None) -> CycleInputs:
+    """Read and validate the cycle's calendar and the framework file of each group; with `from_year`,
+    the calendar is that year's carried forward (see models.calendar.carried_forward)."""
     settings = get_settings()
-    cal_path = Path(path) if path else calendar_path(settings.config_dir, year)
-    calendar = load_calendar(cal_path, local_tz())
-    if calendar.year != year:
-        raise UserError(f"{cal_path}: is the calendar of {calendar.year}, not {year}")
+    if from_year is not None:
+        if from_year >= year:
+            raise UserError(f"--from {from_year}: a cycle is carried forward from an earlier year than {year}")
+        source = Path(path) if path else calendar_path(settings.config_dir, from_year)
+        document = carried_forward(
+            read_yaml(source), from_year, year, lambda code: framework_path(settings.config_dir, code).is_file()
+        )
+        calendar = parse_calendar(document, local_tz(), path=f"{source} (carried forward to {year})")
+    else:
+        cal_path = Path(path) if path else calendar_path(settings.config_dir, year)
+        calendar = load_calendar(cal_path, local_tz())
+        if calendar.year != year:
+            raise UserError(f"{cal_path}: is the calendar of {calendar.year}, not {year}")
     frameworks: dict[str, FrameworkDef] = {}
     for group, code in calendar.frameworks.items():
         framework = load_framework(framework_path(settings.config_dir, code))
@@ -329,7 +342,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
 @flow(name="open-cycle")
 def open_cycle_flow(params: OpenCycleParams) -> OpenSummary:
     """Open (or complete) a year's cycle: frameworks, calendar, one assessment per assessed unit."""
-    inputs = read_cycle_inputs(params.year, params.calendar_path)
+    inputs = read_cycle_inputs(params.year, params.calendar_path, params.from_year)
     summary = write_cycle(params, inputs)
     get_run_logger().info(
         "cycle %s: %s assessments (%s new)", params.year, summary.assessments, len(summary.assessments_added)
@@ -343,9 +356,11 @@ class AdvanceSummary:
     from_phase: str
     to_phase: str
     units_moved: int = 0
+    follow_ups: dict[str, int] = field(default_factory=dict)  # kind → units that now owe it
 
 
 ADVANCED_BY_FLOW = {"publish": "cchc publish", "begin_awards": "cchc awards"}
+REMEDIATE = "begin_remediation"  # entering remediation records what each unit owes (flows/remediation.py)
 
 
 @task(name="advance-cycle")
@@ -362,8 +377,13 @@ def advance_cycle(params: AdvanceParams) -> AdvanceSummary:
         if trigger in ADVANCED_BY_FLOW:
             raise UserError(f"the {cycle.year} cycle moves on from {cycle.phase!r} with `{ADVANCED_BY_FLOW[trigger]}`")
         before = cycle.phase
+        rules = load_remediation_rules(rules_path(params.remediation_rules_path)) if trigger == REMEDIATE else None
         moved = _advance(session, cycle, trigger, actor, at, params.reason)
-        return AdvanceSummary(year=cycle.year, from_phase=before, to_phase=cycle.phase, units_moved=moved)
+        summary = AdvanceSummary(year=cycle.year, from_phase=before, to_phase=cycle.phase, units_moved=moved)
+        if rules is not None:
+            owed = require_follow_ups(session, cycle, actor, at, rules)
+            summary.follow_ups = {kind: len(units) for kind, units in owed.required.items()}
+        return summary
 
 
 def _advance(session: Session, cycle: Cycle, trigger: str, actor: Actor, at: datetime, reason: str) -> int:

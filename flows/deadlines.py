@@ -18,7 +18,7 @@ from models.tables import Assessment, Deadline
 from models.text import collapse_lines
 from states.assessment import AssessmentState
 
-EXTENDABLE = ("plan", "submission", "supplement", "commitment", "remediation")
+EXTENDABLE = ("plan", "submission", "supplement", "commitment", "remediation", "breakthrough")
 
 
 @dataclass

@@ -49,6 +49,7 @@ LATE = ("PA05", "PC11", "CAH-EHL")  # report after the deadline: no timeliness b
 SUPPLEMENT = ("CAH-KNA", "PC03")  # asked for missing evidence
 BREAKTHROUGH = ("CAH-CMG", "PC08", "PA02")  # bonus B2: breakthrough practices praised by the public
 PENALISED = {"PK20": "P1", "CAH-MDR": "P2"}
+POOR_FIELD = ("CAH-BHO", "3")  # weak in administrative procedures (field 3): owes a remediation plan
 
 
 def at(day: str, time: str = "09:00") -> datetime:
@@ -74,7 +75,7 @@ def _fresh_database(url: str) -> None:
 def run_demo(url: str) -> None:
     from flows.appraisal import adjust, appraise_flow
     from flows.auditlog import verify_chain
-    from flows.awards import awards_flow
+    from flows.awards import awards_flow, decide_award
     from flows.commitments import record_paper
     from flows.contributors import assign
     from flows.contributors import status as contributions
@@ -97,6 +98,7 @@ def run_demo(url: str) -> None:
         SweepParams,
     )
     from flows.publication import publish_flow, read_ranking
+    from flows.remediation import read_follow_ups, receive_follow_up
     from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
     from flows.status import cycle_status
     from flows.sweep import sweep_flow
@@ -195,6 +197,9 @@ def run_demo(url: str) -> None:
                     not_applicable=0.03 if group == "ktthc" else 0.01,
                 )
             )
+    for row in rows:  # POOR_FIELD's unit scores about half of its judged sub-criteria in the field
+        if row[0] == POOR_FIELD[0] and row[1].startswith(POOR_FIELD[1] + ".") and row[2] not in ("", "KAD"):
+            row[2] = str((Decimal(row[2]) * Decimal("0.5") / Decimal("0.05")).quantize(Decimal(1)) * Decimal("0.05"))
     # CAH-EHL's focal officer gives criterion 5.1 to a commune, with an internal deadline before the
     # unit's own; the commune fills in its own workbook and keeps the file of one of its documents.
     given = [sub.code for sub in frameworks["cah"].subcriteria if sub.code.startswith(CONTRIBUTED[2] + ".")]
@@ -407,16 +412,44 @@ def run_demo(url: str) -> None:
         f"awards from the published index: {collectives} collective proposals"
         + (f"; heads not considered for emulation: {', '.join(heads)}" if heads else "")
     )
-    status = cycle_status(url, 2021, at("10/12/2021", "11:00"))
+    leaders = [a for a in awarded.awards if a.rule == "group_leader"]
+    for a in leaders:
+        decide_award(
+            url, 2021, a.unit, a.rule, "approved", "125/QĐ-CAT ngày 15/12/2021", "", DIRECTOR, at("15/12/2021")
+        )
+    step(f"15/12/2021: Quyết định 125/QĐ-CAT approves the group leaders' praise: {', '.join(a.unit for a in leaders)}")
+    remediation = advance_cycle_flow(AdvanceParams(year=2021, database_url=url, actor=COORDINATOR, at=at("20/12/2021")))
+    owed = read_follow_ups(url, 2021)
+    weak = [item for item in owed if item.kind == "remediation"]
+    step(
+        f"20/12/2021: remediation phase: {len(weak)} {'unit owes' if len(weak) == 1 else 'units owe'} "
+        "a remediation plan "
+        f"({'; '.join(f'{w.unit}: {w.reasons[0]}' for w in weak[:2])}{'; …' if len(weak) > 2 else ''}), "
+        f"{remediation.follow_ups.get('breakthrough', 0)} units register next year's breakthrough work"
+    )
+    daily("04/04/2022")
+    silent = {weak[-1].unit, *NO_PLAN} if weak else set(NO_PLAN)
+    for follow_up in owed:
+        if follow_up.unit not in silent:  # the coordinator records each document as it arrives
+            number = 15 if follow_up.kind == "remediation" else 16
+            ref = f"{number}/KH-{follow_up.unit} ngày 05/04/2022"
+            receive_follow_up(url, 2021, follow_up.unit, follow_up.kind, ref, "", COORDINATOR, at("05/04/2022"))
+    step(
+        "05/04/2022: the units send their remediation plans and breakthrough registrations, except "
+        + ", ".join(sorted(silent))
+    )
+    for day in ("11/04/2022", "13/04/2022"):
+        daily(day)
+    status = cycle_status(url, 2021, at("13/04/2022", "11:00"))
     step(f"cycle status: phase {status.phase}; late reports: {', '.join(status.late) or 'none'}")
     verified = verify_chain(url)
     step(f"audit trail: {verified.events} events, chain {'intact' if verified.ok else 'BROKEN'}")
-    final = flush_flow(FlushParams(database_url=url, at=at("10/12/2021", "11:00")))
+    final = flush_flow(FlushParams(database_url=url, at=at("13/04/2022", "11:00")))
     mailbox.stop()
     _restore_settings(saved)
     step(
-        f"notices of supplements, publication and awards: {final.sent} e-mails; {mailbox.count} e-mails in all "
-        f"reached the demo's loopback mailbox ({work / 'mail'}, one .eml each)"
+        f"notices of supplements, publication, awards and remediation: {final.sent} e-mails; "
+        f"{mailbox.count} e-mails in all reached the demo's loopback mailbox ({work / 'mail'}, one .eml each)"
     )
     console.print(
         f"\nTry: cchc --database-url {url} audit log --unit CAH-EHL  |  cycle status --year 2021  |  notify status\n"

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from config.settings import get_settings
-from flows.lookup import actor_for, cycle_of, member_refusal, unit_assessment
+from flows.lookup import actor_for, cycle_of, document_ref, member_refusal, unit_assessment
 from flows.runtime import UserError, engine_for, now
 from models.audit import EventDraft, append
 from models.db import read_session, write_session
-from models.evidence import BadReference, outside_window, parse_reference
+from models.evidence import outside_window
 from models.store import FileStore
 from models.tables import Contribution, Evidence, EvidenceFile, OrgUnit
 from models.text import collapse_lines
@@ -56,10 +56,7 @@ def add_file(
 ) -> Added:
     """Keep a file for a document of a unit's evidence (the document is registered if new)."""
     when = at or now()
-    try:
-        ref = parse_reference(reference)
-    except BadReference as exc:
-        raise UserError(f"--ref: {exc}") from None
+    ref = document_ref(reference)
     suffix = file.suffix.lower()
     if suffix not in FILE_SUFFIXES:
         raise UserError(f"{file.name}: not a document or scan this registry keeps ({', '.join(FILE_SUFFIXES)})")

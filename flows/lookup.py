@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from flows.runtime import UserError
+from models.evidence import BadReference, EvidenceRef, parse_reference
 from models.framework import FrameworkDef, parse_framework
 from models.people import Actor, UnknownActor, resolve_actor, system_actor
 from models.tables import Assessment, Cycle, Deadline, Framework, OrgUnit, Publication
@@ -133,3 +134,12 @@ class Deadlines:
 
     def due(self, unit_id: int, group: str) -> datetime | None:
         return self.by_unit.get(unit_id) or self.by_group.get(group) or self.default
+
+
+def document_ref(text: str, option: str = "--ref") -> EvidenceRef:
+    """A document reference given on the command line (number/TYPE-ISSUER with its date), or a UserError
+    naming the option."""
+    try:
+        return parse_reference(text)
+    except BadReference as exc:
+        raise UserError(f"{option}: {exc}") from None

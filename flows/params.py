@@ -22,11 +22,13 @@ class FlowParams(BaseModel):
 class OpenCycleParams(FlowParams):
     year: int
     calendar_path: str | None = None  # config/cycles/<year>.yaml by default
+    from_year: int | None = None  # carry that year's calendar forward (dates +1 year, next frameworks)
 
 
 class AdvanceParams(FlowParams):
     year: int
     reason: str = ""
+    remediation_rules_path: str | None = None  # config/remediation.yaml if None (entering remediation)
 
 
 class ImportParams(FlowParams):

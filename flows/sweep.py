@@ -1,6 +1,6 @@
-"""The deadline sweep: every plan, submission, supplement and head's commitment whose deadline is near or
-past gets the reminder or escalation step that is due, written once, with its e-mails in the same
-transaction.
+"""The deadline sweep: every plan, submission, supplement, head's commitment, contributor's share,
+remediation plan and breakthrough registration whose deadline is near or past gets the reminder or
+escalation step that is due, written once, with its e-mails in the same transaction.
 
 Set-based: one query for the items, one for the steps already sent, one load of the people; then one
 bulk write of steps, messages and audit events. Running it again (or after a crash) sends nothing twice:
@@ -21,13 +21,14 @@ from sqlmodel import col
 from config.settings import get_settings
 from flows.lookup import Deadlines, cycle_of
 from flows.params import Listing, SweepParams
+from flows.remediation import follow_up_due as follow_up_deadlines
 from flows.runtime import engine_for, now
 from models.audit import EventDraft, append
 from models.bulk import insert_rows
 from models.chasing import Step, days_late, days_left, policy_from, steps_due
 from models.db import write_session
 from models.directory import Directory, Recipient
-from models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, OrgUnit
+from models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, FollowUp, OrgUnit
 from models.text import canonical
 from notifications.labels import phase_label
 from notifications.outbox import Queued, queue
@@ -43,7 +44,7 @@ SWEEP_LOCK = 4_201_021  # PostgreSQL advisory lock id: one sweep at a time
 
 @dataclass(frozen=True)
 class ChaseItem:
-    kind: str  # assessment | commitment | contribution (remediation comes with its issue)
+    kind: str  # assessment | commitment | contribution | follow_up
     item_id: int
     unit_id: int
     unit_code: str
@@ -114,6 +115,23 @@ def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
     ).tuples():
         assert cid is not None and uid is not None
         items.append(ChaseItem("contribution", cid, uid, code, name, "contribution", due))
+    follow_up_due = follow_up_deadlines(session, cycle)
+    for fid, kind, uid, code, name, group in session.execute(
+        select(
+            col(FollowUp.id),
+            col(FollowUp.kind),
+            col(OrgUnit.id),
+            col(OrgUnit.code),
+            col(OrgUnit.name),
+            col(Assessment.group_code),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(FollowUp.unit_id))
+        .join(Assessment, col(Assessment.id) == col(FollowUp.assessment_id))
+        .where(col(FollowUp.cycle_id) == cycle.id, col(FollowUp.state) == "required")
+    ).tuples():
+        assert fid is not None and uid is not None
+        if due := follow_up_due[kind].due(uid, group):
+            items.append(ChaseItem("follow_up", fid, uid, code, name, kind, due))
     return items
 
 

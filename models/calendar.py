@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -11,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from models.datafile import DataFileError, Entry, as_bool, as_code, as_int, as_line, read_yaml
 
-PHASE_DEADLINES = ("plan", "submission", "supplement", "awards", "remediation", "commitment")
+PHASE_DEADLINES = ("plan", "submission", "supplement", "awards", "remediation", "breakthrough", "commitment")
 ORDERED_PHASES = ("plan", "submission", "supplement", "awards", "remediation")
 RECIPIENT_ROLES = ("focal", "head", "deputy", "superior_head", "coordinator", "authority_leadership")
 
@@ -275,3 +277,71 @@ def load_calendar(path: Path, tz: ZoneInfo) -> CycleCalendar:
 
 def calendar_path(config_dir: Path, year: int) -> Path:
     return config_dir / "cycles" / f"{year}.yaml"
+
+
+_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def _later(day: int, month: int, year: int) -> tuple[int, int, int]:
+    """The same day and month in another year (29/02 becomes 28/02 where there is none)."""
+    try:
+        date(year, month, day)
+    except ValueError:
+        day = min(day, 28)
+    return day, month, year
+
+
+def shift_years(value: Any, years: int) -> Any:
+    """A calendar value (a date, or text with dates like 31/08/2021 or 2021-08-31) `years` later; other
+    values unchanged."""
+    if isinstance(value, datetime | date):
+        d, m, y = _later(value.day, value.month, value.year + years)
+        return value.replace(year=y, month=m, day=d)
+    if not isinstance(value, str):
+        return value
+
+    def dmy(match: re.Match[str]) -> str:
+        d, m, y = _later(int(match[1]), int(match[2]), int(match[3]) + years)
+        return f"{d:02d}/{m:02d}/{y}"
+
+    def iso(match: re.Match[str]) -> str:
+        d, m, y = _later(int(match[3]), int(match[2]), int(match[1]) + years)
+        return f"{y}-{m:02d}-{d:02d}"
+
+    return _ISO_DATE.sub(iso, _DAY_MONTH_YEAR.sub(dmy, value))
+
+
+def carried_forward(data: Any, from_year: int, year: int, framework_exists: Callable[[str], bool]) -> Any:
+    """Next year's calendar document from last year's: every date moved by the years between, the year
+    named in the title and the commitment targets updated, each group's framework replaced by the one
+    for the new year when it exists (cah-2021 → cah-2022) and kept otherwise; last year's plan
+    reference and per-unit overrides (extensions) are dropped, they were that year's."""
+    if not isinstance(data, dict):
+        return data  # parse_calendar names the problem
+    years = year - from_year
+    out = dict(data)
+    out["year"] = year
+    out.pop("plan_ref", None)
+    out.pop("overrides", None)
+    if isinstance(out.get("title"), str):
+        out["title"] = out["title"].replace(str(from_year), str(year))
+    for key in ("evidence_window", "deadlines"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: shift_years(v, years) for k, v in out[key].items()}
+    if isinstance(out.get("frameworks"), dict):
+        frameworks = {}
+        for group, code in out["frameworks"].items():
+            text = str(code)
+            renamed = text.replace(str(from_year), str(year))
+            frameworks[group] = renamed if renamed != text and framework_exists(renamed) else text
+        out["frameworks"] = frameworks
+    commitments = out.get("commitments")
+    if isinstance(commitments, dict) and isinstance(commitments.get("targets"), list):
+        out["commitments"] = {
+            **commitments,
+            "targets": [
+                t.replace(str(from_year), str(year)) if isinstance(t, str) else t for t in commitments["targets"]
+            ],
+        }
+    return out

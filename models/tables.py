@@ -286,7 +286,32 @@ class Award(SQLModel, table=True):
     kind: str = Field(max_length=20)  # collective | head
     outcome: str = Field(max_length=40)  # e.g. certificate | not_considered | lowered_one_grade
     person_id: int | None = Field(default=None, foreign_key="person.id")
-    status: str = Field(default="proposed", max_length=20)
+    status: str = Field(default="proposed", max_length=20)  # proposed | approved | rejected
+    decision_ref: str = Field(default="", max_length=120)  # e.g. "125/QĐ-CAT ngày 30/9/2021"
+    decided_by: str = Field(default="", max_length=80)
+    decided_at: datetime | None = _when()
+    note: str = _text()
+
+
+class FollowUp(SQLModel, table=True):
+    """What a unit owes after publication: a remediation plan (with the reasons, from the publication
+    version that required it) or next year's breakthrough work; chased by the sweep until received."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (UniqueConstraint("cycle_id", "unit_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    assessment_id: int = Field(foreign_key="assessment.id")
+    unit_id: int = Field(foreign_key="unit.id")
+    kind: str = Field(max_length=20)  # remediation | breakthrough
+    reasons: str = _text()  # JSON list of sentences
+    publication_version: int
+    state: str = Field(default="required", max_length=20)  # required | received | waived
+    required_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    ref: str = Field(default="", max_length=200)  # the unit's document, e.g. "12/KH-CAH ngày 05/4/2022"
+    note: str = _text()
+    received_at: datetime | None = _when()
+    received_by: str = Field(default="", max_length=80)
 
 
 # --- evidence and contributors --------------------------------------------------------------------
@@ -388,7 +413,7 @@ class ChaseStep(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("item_kind", "item_id", "phase", "due_at", "step"),)
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
-    item_kind: str = Field(max_length=20)  # assessment | commitment | remediation | contribution
+    item_kind: str = Field(max_length=20)  # assessment | commitment | contribution | follow_up
     item_id: int
     unit_code: str = Field(max_length=60)
     phase: str = Field(max_length=30)  # plan | submission | supplement | …

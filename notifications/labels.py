@@ -11,6 +11,10 @@ PHASE_LABELS: dict[str, dict[str, str]] = {
     "supplement": {"vi": "bổ sung, giải trình tài liệu kiểm chứng", "en": "send the requested supplement"},
     "commitment": {"vi": "ký bản cam kết trách nhiệm của người đứng đầu", "en": "sign the head's commitment"},
     "remediation": {"vi": "gửi kế hoạch khắc phục", "en": "send its remediation plan"},
+    "breakthrough": {
+        "vi": "đăng ký công việc đột phá năm sau",
+        "en": "register its breakthrough work for next year",
+    },
     "contribution": {"vi": "cung cấp số liệu, tài liệu kiểm chứng được giao", "en": "supply its assigned evidence"},
 }
 

@@ -27,7 +27,9 @@ KINDS = (
     "commitment_request",
     "publication_notice",
     "remediation_request",
+    "breakthrough_request",
     "award_notice",
+    "award_decision",
     "acting_signature_notice",
 )
 LANGUAGES = ("vi", "en")

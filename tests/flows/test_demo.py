@@ -37,3 +37,11 @@ def test_the_demo_runs_the_whole_cycle(
     # the loopback mailbox received the messages, each one saved
     mails = list(tmp_path.glob("cchc-demo-*/mail/*.eml"))
     assert len(mails) > 400
+    # the year closes: one unit weak in administrative procedures owes a remediation plan and is chased for
+    # it; every unit registers next year's breakthrough work; the group leaders' praise is decided
+    assert scalar(url, "SELECT count(*) FROM follow_up WHERE kind = 'breakthrough'") == 44
+    owed = "SELECT u.code FROM follow_up f JOIN unit u ON u.id = f.unit_id WHERE f.kind = 'remediation'"
+    assert scalar(url, owed) == "CAH-BHO"
+    assert scalar(url, "SELECT count(*) FROM chase_step WHERE item_kind = 'follow_up' AND unit_code = 'CAH-BHO'") >= 3
+    assert scalar(url, "SELECT count(*) FROM award WHERE status = 'approved'") == 3
+    assert scalar(url, "SELECT phase FROM cycle WHERE year = 2021") == "remediation"

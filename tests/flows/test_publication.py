@@ -171,3 +171,100 @@ def test_this_year_is_compared_with_last_years_published_results(db_url: str, tm
     assert bmt.prev_index == Decimal("97.64")
     assert bmt.index_change == bmt.index - Decimal("97.64")
     assert bmt.rank_change == bmt.prev_rank - bmt.rank  # type: ignore[operator]
+
+
+# --- a province built from constructed scores -----------------------------------------------------
+
+# Đắk Lắk's 2021 figures (seed 004): per group, how many units in each class and the group's average;
+# Cư M'gar leads the district police with 98,12 %; 6 of the 8 fields average over 90 %.
+DAK_LAK_2021 = {
+    "tthc": ({"xuat_sac": 5, "tot": 1}, Decimal("96.16")),
+    "ktthc": ({"xuat_sac": 4, "tot": 17, "kha": 2}, Decimal("90.41")),
+    "cah": ({"xuat_sac": 7, "tot": 8}, Decimal("94.33")),
+}
+TARGETS = {
+    "tthc": [Decimal(v) for v in ("98.00", "97.50", "97.20", "96.80", "96.46", "91.00")],
+    "ktthc": [Decimal(v) for v in ("97.00", "96.50", "96.00", "95.50", "76.00", "74.50")]
+    + [Decimal("90.82") + Decimal(i - 8) / 2 for i in range(16)]
+    + [Decimal("90.81") + Decimal(16 - 8) / 2],
+    "cah": [Decimal(v) for v in ("98.12", "97.80", "97.00", "96.50", "96.00", "95.60", "95.10")]
+    + [Decimal(v) for v in ("94.90", "94.00", "93.20", "92.50", "91.80", "91.00", "90.40", "91.03")],
+}
+# Where a unit loses its points: mostly administrative procedures (field 3) and e-government (field 7).
+LOSS_WEIGHTS = {"3": Decimal("0.35"), "7": Decimal("0.45")}
+
+
+def _constructed_rows(group: str, unit: str, target: Decimal) -> list[list[str]]:
+    """A unit's complete self-assessment worth exactly `target` points of 100, all with evidence."""
+    from factories import framework
+
+    fw = framework(group)
+    scores: dict[str, Decimal] = {}
+    rows: dict[str, list[str]] = {}
+    for sub in fw.subcriteria:
+        metric = ""
+        if sub.measured:
+            assert sub.metric is not None
+            per_item = sub.metric.per_item
+            metric = str(int(-(-sub.max_points // per_item))) if per_item else "100/100"  # full marks
+        else:
+            scores[sub.code] = sub.max_points
+        rows[sub.code] = [unit, sub.code, "", "91/KH-CAH ngày 30/06/2021", "", metric]
+    deficit = fw.total_points - target
+    others = [f.code for f in fw.fields if f.code not in LOSS_WEIGHTS]
+    plan = [(code, (deficit * share).quantize(Decimal("0.01"))) for code, share in LOSS_WEIGHTS.items()]
+    plan += [
+        (code, (deficit * (1 - sum(LOSS_WEIGHTS.values())) / len(others)).quantize(Decimal("0.01"))) for code in others
+    ]
+    left = deficit - sum(share for _, share in plan)  # what rounding left over, taken with the rest below
+    for field_code, share in plan + [(f.code, Decimal(0)) for f in fw.fields]:  # a second pass takes what is left
+        take = share + left
+        for sub in reversed([s for s in fw.subcriteria if s.field_code == field_code and not s.measured]):
+            cut = min(take, scores[sub.code])
+            scores[sub.code] -= cut
+            take -= cut
+        left = take
+    assert left == 0 and sum(scores.values()) == target - sum(s.max_points for s in fw.subcriteria if s.measured)
+    for code, points in scores.items():
+        rows[code][2] = str(points)
+    return list(rows.values())
+
+
+def test_a_province_built_from_constructed_scores_has_the_dak_lak_2021_figures(db_url: str, tmp_path: Path) -> None:
+    from factories import import_rows, open_2021
+
+    from flows.cycle import advance_cycle_flow
+    from flows.params import AdvanceParams, SubmitParams
+    from flows.selfassessment import submit_flow
+
+    org = open_2021(db_url)
+    rows: list[list[str]] = []
+    for group, targets in TARGETS.items():
+        units = sorted(u.code for u in org.units if u.group == group)
+        if group == "cah":
+            units.remove("CAH-CMG")
+            units.insert(0, "CAH-CMG")
+        assert len(units) == len(targets)
+        for unit, target in zip(units, targets, strict=True):
+            rows += _constructed_rows(group, unit, target)
+    import_rows(db_url, tmp_path / "province.csv", rows)
+    submit_flow(SubmitParams(year=2021, units=[], database_url=db_url, actor=COORDINATOR, at=at("25/08/2021")))
+    advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("31/08/2021")))
+    appraise_flow(AppraiseParams(year=2021, database_url=db_url, actor=APPRAISER, at=at("04/09/2021")))
+    from factories import OUTSIDE_APPRAISER
+
+    appraise_flow(
+        AppraiseParams(year=2021, units=["PV01"], database_url=db_url, actor=OUTSIDE_APPRAISER, at=at("04/09/2021"))
+    )
+    change_units(db_url, 2021, "skip_supplement", [], APPRAISER, at("08/09/2021"), states=["appraised"])
+    _publish(db_url)
+    report = read_ranking(db_url, 2021)
+    for group in report.groups:
+        classes, average = DAK_LAK_2021[group.group]
+        assert {c: n for c, n in group.stats.by_class.items() if n} == classes, group.group
+        assert group.stats.average == average, group.group
+    cah = next(g for g in report.groups if g.group == "cah")
+    assert (cah.stats.best_unit, cah.stats.best_index) == ("CAH-CMG", Decimal("98.12"))
+    assert cah.units[0].unit == "CAH-CMG" and cah.units[0].rank == 1
+    assert cah.stats.fields_over_90 == 6 and len(cah.stats.field_averages) == 8
+    assert all(cah.stats.field_averages[f] <= 90 for f in ("3", "7"))

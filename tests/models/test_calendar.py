@@ -45,7 +45,16 @@ def test_the_2021_cycle_loads():
     assert (calendar.year, calendar.authority, calendar.plan_ref) == (2021, "CAT", "181/KH-CAT")
     assert calendar.frameworks == {"tthc": "cat-tthc-2021", "ktthc": "cat-ktthc-2021", "cah": "cah-2021"}
     assert (calendar.evidence_from, calendar.evidence_to) == (date(2020, 8, 1), date(2021, 8, 30))
-    assert list(calendar.deadlines) == ["plan", "submission", "supplement", "awards", "remediation", "commitment"]
+    assert list(calendar.deadlines) == [
+        "plan",
+        "submission",
+        "supplement",
+        "awards",
+        "remediation",
+        "breakthrough",
+        "commitment",
+    ]
+    assert calendar.deadlines["breakthrough"] == calendar.deadlines["remediation"]
     assert calendar.deadlines["commitment"] == datetime(2021, 7, 10, 0, 0, tzinfo=TZ)
     assert calendar.commitments.counterpart == "Bộ trưởng Bộ Công an" and calendar.commitments.depth == 2
     assert len(calendar.commitments.targets) == 5 and not calendar.commitments.block_self_assessment

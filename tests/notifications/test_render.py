@@ -29,6 +29,8 @@ BASE = {
     "version": 1,
     "reasons": ["Chỉ số lĩnh vực Cải cách TTHC dưới 75 %"],
     "award_name": "Giấy khen của Giám đốc",
+    "approved": True,
+    "decision_ref": "125/QĐ-CAT ngày 30/09/2021",
     "signer_name": "Thiếu tá Lê Văn Phó",
     "signed_at": datetime(2021, 7, 1, 3, 0, tzinfo=UTC),
     "sha256": "ab" * 32,
