@@ -33,7 +33,7 @@ from models.scoring import (
     group_statistics,
     is_on_time,
     outcomes,
-    pct,
+    pct_hundredths,
 )
 from models.tables import (
     Adjustment,
@@ -46,7 +46,6 @@ from models.tables import (
     Result,
     UnitGroup,
 )
-from models.text import canonical
 from models.types import from_hundredths, to_hundredths
 from states.assessment import AssessmentState
 from states.machine import TransitionNotAllowed
@@ -148,25 +147,19 @@ def previous_results(session: Session, cycle: Cycle) -> dict[str, tuple[Decimal,
 
 
 def digest_of(results: list[UnitOutcome]) -> str:
-    body = [
-        {
-            "unit": o.totals.unit_code,
-            "group": o.totals.group,
-            "self": o.totals.self_total,
-            "appraised": o.totals.appraised_total,
-            "bonus": o.totals.bonus,
-            "penalty": o.totals.penalty,
-            "max": o.totals.applicable_max,
-            "index": o.index,
-            "class": o.class_code,
-            "rank": o.rank,
-            "on_time": o.totals.on_time,
-            "fields": {k: list(v) for k, v in sorted(o.totals.fields.items())},
-            "prev": [o.prev_index, o.prev_rank],
-        }
-        for o in sorted(results, key=lambda r: r.totals.unit_code)
-    ]
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+    """The SHA-256 of everything a publication says, one line per unit in code order (codes have no
+    whitespace, so tab-separated lines are unambiguous)."""
+    digest = hashlib.sha256()
+    for o in sorted(results, key=lambda r: r.totals.unit_code):
+        t = o.totals
+        fields = ";".join(f"{code}={p}/{m}" for code, (p, m) in sorted(t.fields.items()))
+        line = (
+            f"{t.unit_code}\t{t.group}\t{t.self_total}\t{t.appraised_total}\t{t.bonus}\t{t.penalty}\t"
+            f"{t.applicable_max}\t{o.index}\t{o.class_code}\t{o.rank}\t{t.on_time}\t{fields}\t"
+            f"{o.prev_index}\t{o.prev_rank}\n"
+        )
+        digest.update(line.encode("utf-8"))
+    return digest.hexdigest()
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -483,9 +476,9 @@ def _store(
         "field_result",
         ("publication_id", "assessment_id", "field_code", "points", "max_points", "pct"),
         (
-            (publication_id, o.totals.assessment_id, code, raw(points), raw(maximum), raw(pct(points, maximum)))
+            (publication_id, o.totals.assessment_id, code, p, m, pct_hundredths(p, m))
             for o in results
-            for code, (points, maximum) in o.totals.fields.items()
+            for code, (p, m) in ((c, (to_hundredths(v[0]), to_hundredths(v[1]))) for c, v in o.totals.fields.items())
         ),
     )
     append(

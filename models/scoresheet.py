@@ -353,6 +353,14 @@ def _evidence(cell: str, window: tuple[date | None, date | None]) -> tuple[tuple
     return refs, ""
 
 
+@lru_cache(maxsize=4096)
+def _declared(score_text: str) -> tuple[Decimal, int | None]:
+    """A typed score and its exact hundredths (None if finer than 0.01); ValueError if not a number.
+    The same few scores are typed over and over: the answers are cached."""
+    value = parse_decimal(score_text)
+    return value, (to_hundredths(value) if value == value.quantize(CENT) else None)
+
+
 def _score_row(
     table: Table,
     sheet: Sheet,
@@ -409,16 +417,17 @@ def _score_row(
             return None
         metric = str(value)
         points = measured_points(sub, value)
+    hundredths: int | None = None
     if score_text:
         try:
-            declared = parse_decimal(score_text)
+            declared, hundredths = _declared(score_text)
         except ValueError:
             sheet.problem(f"{table.at(line, 'score')}: {score_text!r} is not a number")
             return None
         if declared < 0 or declared > sub.max_points:
             sheet.problem(f"{table.at(line, 'score')}: {score_text} is outside 0..{sub.max_points} for {code}")
             return None
-        if declared != declared.quantize(CENT):
+        if hundredths is None:
             sheet.problem(f"{table.at(line, 'score')}: {score_text} has more than two decimals")
             return None
         if points is not None and declared != points:
@@ -439,7 +448,7 @@ def _score_row(
         sub_slot.criterion_id,
         unit_code,
         code,
-        to_hundredths(points),
+        hundredths if hundredths is not None else to_hundredths(points),
         False,
         metric,
         evidence,

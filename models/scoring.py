@@ -201,6 +201,11 @@ def pct(points: Decimal, maximum: Decimal) -> Decimal:
     return round_points(points * HUNDRED / maximum) if maximum > 0 else ZERO
 
 
+def pct_hundredths(points: int, maximum: int) -> int:
+    """`pct` on integer hundredths, in integer arithmetic (half-up; points are never negative)."""
+    return (points * 20_000 + maximum) // (2 * maximum) if maximum > 0 else 0
+
+
 # --- a group's published figures ------------------------------------------------------------------
 
 

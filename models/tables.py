@@ -323,8 +323,10 @@ class Evidence(SQLModel, table=True):
     __tablename__ = "evidence"
     __table_args__ = (UniqueConstraint("assessment_id", "symbol", "issued_on"),)
     id: int | None = Field(default=None, primary_key=True)
-    cycle_id: int = Field(foreign_key="cycle.id", index=True)
-    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    # no index of its own on cycle_id or assessment_id: the unique key (assessment_id, …) serves the
+    # lookups, and every index is written again for each of the ~500,000 documents of a national import
+    cycle_id: int = Field(foreign_key="cycle.id")
+    assessment_id: int = Field(foreign_key="assessment.id")
     symbol: str = Field(max_length=80)  # e.g. 91/KH-CAH
     number: str = Field(max_length=20)
     doc_type: str = Field(max_length=10)

@@ -1,4 +1,4 @@
-"""remediation follow-ups and award decisions
+"""remediation follow-ups and award decisions; evidence without its two redundant indexes
 
 Revision ID: 0005
 Revises: 0004
@@ -49,8 +49,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('decided_at', models.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('note', sa.Text(), nullable=False, server_default=''))
 
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evidence_assessment_id'))
+        batch_op.drop_index(batch_op.f('ix_evidence_cycle_id'))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidence_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidence_assessment_id'), ['assessment_id'], unique=False)
+
     with op.batch_alter_table('award', schema=None) as batch_op:
         batch_op.drop_column('note')
         batch_op.drop_column('decided_at')
