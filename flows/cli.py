@@ -707,6 +707,38 @@ def remediation_require(
     )
 
 
+# --- backups --------------------------------------------------------------------------------------
+
+
+@app.command("backup")
+@friendly
+def backup_cmd(out: Annotated[Path, typer.Argument(help="The archive to write (.tar.gz)")]) -> None:
+    """Back up the database and the file store into one archive (a consistent snapshot)."""
+    from flows.backup import backup
+    from flows.display import console
+
+    summary = backup(_db(), out)
+    rows = sum(summary.tables.values())
+    console.print(
+        f"{out}: {rows} rows of {len(summary.tables)} tables and {summary.files} stored files "
+        f"({summary.bytes / 1_048_576:.1f} MiB), schema {summary.revision}"
+    )
+
+
+@app.command("restore")
+@friendly
+def restore_cmd(archive: Annotated[Path, typer.Argument(help="An archive written by `cchc backup`")]) -> None:
+    """Restore a backup into an empty database and the file store; the audit chain is verified."""
+    from flows.backup import restore
+    from flows.display import console
+
+    summary = restore(_db(), archive)
+    console.print(
+        f"restored {sum(summary.tables.values())} rows and {summary.files} stored files from {archive}; "
+        f"audit chain of {summary.audit_events} events verified"
+    )
+
+
 # --- audit ----------------------------------------------------------------------------------------
 
 
@@ -1247,6 +1279,57 @@ def contributors_status(
             "[red]late[/red]" if line.late else "",
         )
     console.print(table)
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+report_app = typer.Typer(
+    help="Reports to print and send: the published ranking, the progress report for leadership.",
+    no_args_is_help=True,
+)
+app.add_typer(report_app, name="report")
+
+ReportFile = Annotated[
+    Path, typer.Argument(help="The file to write: .xlsx (Excel) or .html (one page, charts included)")
+]
+
+
+@report_app.command("ranking")
+@friendly
+def report_ranking(
+    out: ReportFile,
+    year: Year = None,
+    version: Annotated[int | None, typer.Option(help="A superseded version (default: the current one)")] = None,
+) -> None:
+    """Write the published ranking: each group's ranking, statistics, field results and charts."""
+    from flows.display import console
+    from flows.reports import write_ranking
+
+    written = write_ranking(_db(), year, version, out)
+    console.print(f"wrote {written.path}: {written.summary}", soft_wrap=True, markup=False)
+
+
+@report_app.command("progress")
+@friendly
+def report_progress(
+    out: ReportFile,
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            "-p",
+            help="q1, q2, q3, q4, h1 (6 tháng đầu năm), h2, year: as of the end of that period of the cycle's "
+            "year (up to now while it lasts); now: on demand (báo cáo đột xuất)",
+        ),
+    ],
+    year: Year = None,
+) -> None:
+    """Write the progress report for leadership: where the cycle stands, who is late, what was escalated."""
+    from flows.display import console
+    from flows.reports import write_progress
+
+    written = write_progress(_db(), year, period, out)
+    console.print(f"wrote {written.path}: {written.summary}", soft_wrap=True, markup=False)
 
 
 def main() -> None:

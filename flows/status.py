@@ -102,7 +102,7 @@ def cycle_status(database_url: str | None, year: int | None, at: datetime | None
             if state in NOT_SUBMITTED:
                 if due is not None and as_of >= due:
                     status.overdue.append(code)
-            elif submitted_at is not None and not is_on_time(submitted_at, due):
+            elif submitted_at is not None and submitted_at <= as_of and not is_on_time(submitted_at, due):
                 status.late.append(code)
         status.commitments = {
             str(state): int(n)

@@ -1,0 +1,101 @@
+"""Races: two people acting on the same assessment at the same moment, and the optimistic version check
+that stops a move made on stale facts; two sweeps at once never queue anything twice."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from factories import DIRECTOR, at, event_count, open_2021, published_2021, scalar
+
+from flows.params import SweepParams
+from flows.runtime import UserError
+from flows.selfassessment import change_units
+from flows.sweep import sweep_flow
+from models.db import get_engine, write_session
+from models.people import resolve_actor
+from states.workflow import ConcurrentChange, fire_assessments, load_facts
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _at_once(*calls: object) -> list[object]:
+    """Run the calls in threads released together; each result or the exception it raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int, call) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_reopenings_of_one_published_result_at_once_one_wins_the_other_is_told(db_url: str, tmp_path: Path) -> None:
+    published_2021(db_url, tmp_path)
+    before = event_count(db_url)
+
+    def reopen(reason: str):  # type: ignore[no-untyped-def]
+        return lambda: change_units(db_url, 2021, "reopen", ["CAH-CMG"], DIRECTOR, at("15/12/2021"), reason=reason)
+
+    for _ in range(3):  # several rounds: whichever interleaving happens, the outcome is the same
+        outcomes = _at_once(reopen("Khiếu nại điểm 1.1.2"), reopen("Khiếu nại điểm 2.1.1"))
+        moved = [o for o in outcomes if not isinstance(o, Exception) and o.moved]  # type: ignore[attr-defined]
+        told = [
+            str(o) if isinstance(o, Exception) else o.refused[0]  # type: ignore[attr-defined]
+            for o in outcomes
+            if isinstance(o, Exception) or not o.moved  # type: ignore[attr-defined]
+        ]
+        assert len(moved) <= 1 and len(moved) + len(told) == 2
+        for message in told:
+            assert "changed while this was being done" in message or "not allowed" in message or "cannot" in message
+        assert all(isinstance(o, UserError | ConcurrentChange) for o in outcomes if isinstance(o, Exception))
+    assert event_count(db_url) == before + 1  # one reopening, one event, whatever the interleaving
+    assert scalar(
+        db_url, "SELECT state FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'CAH-CMG'"
+    ) in (
+        "appraised",
+        "supplemented",
+    )
+
+
+def test_a_move_made_on_facts_someone_else_changed_meanwhile_writes_nothing(db_url: str, tmp_path: Path) -> None:
+    from flows.lookup import cycle_of
+
+    published_2021(db_url, tmp_path)
+    engine = get_engine(db_url)
+    with write_session(engine) as session:
+        stale = [f for f in load_facts(session, cycle_of(session, 2021)) if f.unit_code == "CAH-CMG"]
+        session.rollback()  # let the other person in (SQLite takes the write lock up front)
+    change_units(db_url, 2021, "reopen", ["CAH-CMG"], DIRECTOR, at("15/12/2021"), reason="Khiếu nại điểm 1.1.2")
+    before = event_count(db_url)
+    with pytest.raises(ConcurrentChange, match="changed while this was being done; nothing was written"):
+        with write_session(engine) as session:
+            director = resolve_actor(session, DIRECTOR)
+            fire_assessments(session, "reopen", stale, director, at("15/12/2021"), reason="Khiếu nại điểm 2.1.1")
+    assert event_count(db_url) == before
+
+
+def test_two_sweeps_at_once_queue_each_step_once(db_url: str, tmp_path: Path) -> None:
+    open_2021(db_url)  # nobody reports: on 01/09 every unit is due its first escalation
+    sweeps = _at_once(
+        *(
+            lambda: sweep_flow(SweepParams(year=2021, database_url=db_url, at=at("01/09/2021", "08:00")))
+            for _ in range(2)
+        )
+    )
+    lines = [line for s in sweeps for line in s.lines]  # type: ignore[attr-defined]
+    assert lines and len({(x.unit, x.phase, x.step) for x in lines}) == len(lines)
+    assert scalar(db_url, "SELECT count(*) FROM chase_step") == len(lines)
+    assert scalar(db_url, "SELECT count(*) FROM outbox") == scalar(
+        db_url, "SELECT count(DISTINCT dedupe_key) FROM outbox"
+    )
