@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
 from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, scalar, write_rows
+from office import convert
 
 from flows.commitments import commitments_flow, decline, document, record_paper, sign, status
 from flows.params import CommitmentParams, SweepParams
@@ -189,22 +189,7 @@ def test_the_documents_open_in_libreoffice_with_their_vietnamese_text(db_url: st
     name, data = document(db_url, 2021, "CAH-CMG", ".docx")
     docx = tmp_path / name
     docx.write_bytes(data)
-    profile = tmp_path / "lo-profile"
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            "txt:Text (encoded):UTF8",
-            "--outdir",
-            str(tmp_path),
-            str(docx),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    convert(docx, "txt:Text (encoded):UTF8", tmp_path)
     text = (tmp_path / docx.with_suffix(".txt").name).read_text(encoding="utf-8-sig")
     assert "BẢN CAM KẾT TRÁCH NHIỆM CỦA NGƯỜI ĐỨNG ĐẦU" in text
     assert "Công an huyện Cư M'gar".upper() in text
