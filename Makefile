@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python bench/cycle.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) cchc.db cchc-demo.db .pytest_cache .mypy_cache .ruff_cache

@@ -1002,6 +1002,47 @@ def serve(
 # --- heads' commitments ---------------------------------------------------------------------------
 
 commitments_app = typer.Typer(help="Heads' responsibility commitments (bản cam kết trách nhiệm).", no_args_is_help=True)
+
+
+# --- the dashboard --------------------------------------------------------------------------------
+
+login_app = typer.Typer(help="Logins to the web dashboard.", no_args_is_help=True)
+app.add_typer(login_app, name="login")
+
+
+@app.command()
+@friendly
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the coordinators' web dashboard: the cycle overview, units, the ranking, the audit trail."""
+    from flows.display import console
+    from flows.web.app import serve
+
+    console.print(f"dashboard on http://{host}:{port}/ (Ctrl+C stops it)", markup=False)
+    serve(_db(), host, port)
+
+
+@login_app.command("set")
+@friendly
+def login_set(
+    person: Annotated[str, typer.Option("--person", "-p", help="The person's code or e-mail")],
+    actor: As = None,
+) -> None:
+    """Set a person's dashboard password: read from standard input, or asked for (hidden) on a terminal."""
+    from flows.display import console
+    from flows.web.auth import check_password, set_password
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    check_password(password)
+    new = set_password(_db(), person, password, _actor(actor))
+    console.print(f"{person}: dashboard password {'set' if new else 'changed'}")
+
+
 app.add_typer(commitments_app, name="commitments")
 
 

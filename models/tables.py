@@ -508,3 +508,14 @@ __all__ = [
     "UnitGroup",
     "table_of",
 ]
+
+
+class Login(SQLModel, table=True):
+    """A person's login to the dashboard: the argon2 hash of their password, never the password itself."""
+
+    __tablename__ = "login"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", unique=True)
+    password_hash: str = Field(max_length=200)
+    created_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    updated_at: datetime = _when(nullable=False)  # type: ignore[assignment]

@@ -1,0 +1,48 @@
+"""Who may see and do what on the dashboard. Pure: decided from the person's roles and unit.
+
+- The authority's staff (its coordinators, its appraisers and its leadership) see every unit.
+- Everyone else sees their own unit only: a unit's head, deputy and focal officer, and a viewer (a person
+  with none of these roles). Any other unit's page is refused.
+- Actions: a coordinator runs the sweep; coordinators and appraisers (re-)appraise, request supplements
+  and publish, and the flows then apply their own rules (nobody appraises their own unit, only the
+  authority publishes, …) and audit what they did.
+"""
+
+from __future__ import annotations
+
+from models.people import Actor
+
+UNIT_ROLES = ("head", "deputy", "focal")
+ROLE_LABELS = {
+    "coordinator": "điều phối",
+    "appraiser": "thẩm định",
+    "head": "thủ trưởng",
+    "deputy": "cấp phó",
+    "focal": "cán bộ đầu mối",
+}
+
+
+def sees_all(actor: Actor) -> bool:
+    """The authority's staff see the whole cycle."""
+    return actor.is_authority_staff
+
+
+def may_view_unit(actor: Actor, unit_code: str) -> bool:
+    return sees_all(actor) or actor.unit_code == unit_code
+
+
+def may_sweep(actor: Actor) -> bool:
+    return "coordinator" in actor.roles
+
+
+def may_run_flows(actor: Actor) -> bool:
+    """Appraise, request a supplement, publish: offered to coordinators and appraisers (the flows decide)."""
+    return bool(actor.roles & {"coordinator", "appraiser"}) or actor.is_authority_leader
+
+
+def role_text(actor: Actor) -> str:
+    """The person's roles in Vietnamese, or "xem" (viewer) when they hold none."""
+    labels = [ROLE_LABELS[r] for r in ("coordinator", "appraiser", *UNIT_ROLES) if r in actor.roles]
+    if actor.is_authority_leader:
+        labels.insert(0, "lãnh đạo")
+    return ", ".join(dict.fromkeys(labels)) or "xem"

@@ -1,0 +1,72 @@
+"""The dashboard's own settings: the session secret and how long a session lasts.
+
+They are read from `CCHC_*` variables like every other setting (pydantic-settings, not `os.environ`), kept
+apart from `config.settings.Settings` only while the dashboard is new:
+
+- `CCHC_SECRET_KEY` signs the session cookie. Unset, a random key is generated once and kept, readable by
+  its owner only, in `CCHC_SECRET_KEY_FILE` (default: `dashboard-secret.key` beside the store directory,
+  `var/dashboard-secret.key` on a laptop). Every process that shares the file shares the sessions.
+- `CCHC_SESSION_IDLE_MINUTES` (30) and `CCHC_SESSION_MAX_HOURS` (8): a session ends after that long without
+  a request, and in any case that long after the login.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.settings import get_settings
+from flows.runtime import UserError
+
+MIN_SECRET = 32
+
+
+class DashboardSettings(BaseSettings):
+    """The dashboard's settings, from `CCHC_*` environment variables (or `.env`)."""
+
+    model_config = SettingsConfigDict(env_prefix="CCHC_", env_file=".env", extra="ignore")
+
+    secret_key: SecretStr | None = Field(default=None, description="Signs the session cookie (≥ 32 characters)")
+    secret_key_file: Path | None = Field(
+        default=None, description="Where a generated key is kept when CCHC_SECRET_KEY is unset"
+    )
+    session_idle_minutes: float = Field(default=30, gt=0, description="A session ends after this long idle")
+    session_max_hours: float = Field(default=8, gt=0, description="A session ends this long after the login")
+
+
+def key_file(settings: DashboardSettings) -> Path:
+    return settings.secret_key_file or get_settings().store_dir.parent / "dashboard-secret.key"
+
+
+def secret_key(settings: DashboardSettings) -> str:
+    """The key that signs sessions: CCHC_SECRET_KEY, else the kept one, else a new one, kept (mode 0600)."""
+    if settings.secret_key is not None:
+        key = settings.secret_key.get_secret_value()
+        if len(key) < MIN_SECRET:
+            raise UserError(f"CCHC_SECRET_KEY is too short: give at least {MIN_SECRET} random characters")
+        return key
+    path = key_file(settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # kept earlier (or by another process a moment ago)
+        return _read_key(path)
+    except OSError as exc:
+        raise UserError(f"cannot keep the dashboard's secret key in {path}: {exc.strerror}") from None
+    with os.fdopen(handle, "w", encoding="ascii") as out:
+        out.write(secrets.token_hex(32) + "\n")
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> str:
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read the dashboard's secret key from {path}: {exc}") from None
+    if len(key) < MIN_SECRET:
+        raise UserError(f"{path}: the secret key is too short (or the file is still being written); delete the file")
+    return key

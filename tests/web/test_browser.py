@@ -1,0 +1,121 @@
+"""The dashboard in a real browser: Debian's headless chromium, driven by Playwright (which never
+downloads a browser of its own), against the app served by uvicorn on loopback. A coordinator logs in,
+opens the overview, follows a unit to its timeline; a unit's head cannot open another unit's page. Every
+step saves a screenshot (under .screenshots/ of the checkout, or CCHC_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from conftest import PASSWORD, give_login, mixed_2021
+from factories import at
+
+from flows.web.app import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("CCHC_SCREENSHOTS", Path(__file__).resolve().parents[2] / ".screenshots"))
+FLAGS = [  # PLATFORM.md: headless as root on a closed network
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """The dashboard of a cycle in self-assessment, served on loopback; its base URL."""
+    mixed_2021(db_url, tmp_path)
+    give_login(db_url, "pv01.coord1", "cmg.head")
+    app = create_app(db_url, clock=lambda: at("05/09/2021", "09:00"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the dashboard did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    app.state.dashboard.jobs.shutdown()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)"
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def _shot(page: object, name: str, db_url: str) -> None:
+    backend = "pg" if db_url.startswith("postgresql") else "sqlite"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{backend}-{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    assert path.stat().st_size > 1000
+
+
+def _log_in(page: object, base: str, username: str) -> None:
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.fill("#username", username)  # type: ignore[attr-defined]
+    page.fill("#password", PASSWORD)  # type: ignore[attr-defined]
+    page.click("#login-submit")  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+
+
+def test_a_coordinator_follows_a_unit_from_the_overview_to_its_timeline(
+    served: str, browser: object, db_url: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")  # type: ignore[attr-defined]
+    page.goto(f"{served}/")
+    assert "/login" in page.url  # nobody sees anything before logging in
+    _shot(page, "1-login", db_url)
+    _log_in(page, served, "pv01.coord1")
+    page.wait_for_selector("#overview")
+    assert page.locator("#states").is_visible()
+    assert "Cư M'gar" in page.content() or "CAH-CMG" in page.content()
+    _shot(page, "2-overview", db_url)
+    page.click("a[href*='/units/CAH-CMG']")
+    page.wait_for_selector("#timeline")
+    assert "/units/CAH-CMG" in page.url
+    timeline = page.locator("#timeline").inner_text()
+    assert "self_assessment_import" in timeline or "Nhập" in timeline or "tự đánh giá" in timeline.lower()
+    _shot(page, "3-unit-timeline", db_url)
+
+
+def test_a_units_head_sees_its_own_unit_and_not_another(served: str, browser: object, db_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    _log_in(page, served, "cmg.head")
+    own = page.goto(f"{served}/cycles/2021/units/CAH-CMG")
+    assert own is not None and own.status == 200
+    page.wait_for_selector("#timeline")
+    _shot(page, "4-head-own-unit", db_url)
+    other = page.goto(f"{served}/cycles/2021/units/PK20")
+    assert other is not None and other.status == 403
+    assert "PK20" not in page.locator("main").inner_text() or "không" in page.content().lower()
+    _shot(page, "5-head-other-unit-refused", db_url)
