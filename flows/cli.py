@@ -118,10 +118,11 @@ def main_options(
 def _flows() -> Iterator[None]:
     """Around a command that runs Prefect flows in this process."""
     from flows.display import errors
+    from flows.progress import bars
     from flows.runtime import local_flow_runs
 
     errors.print("[dim]Running through Prefect (the first flow starts a temporary local server)…[/dim]")
-    with local_flow_runs():
+    with local_flow_runs(), bars():
         yield
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from flows import progress
 from flows.lookup import Deadlines, actor_for, current_publication, cycle_of, stored_framework
 from flows.notices import notify_units
 from flows.params import PublishParams
@@ -346,6 +347,7 @@ def publish(params: PublishParams) -> PublishSummary:
     with write_session(engine) as session:
         cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
+        progress.step("Công bố: tính, lưu, chuyển trạng thái, thông báo", 4)
         totals = gather_totals(session, cycle)
         results = outcomes(totals, class_bands(session, cycle), previous_results(session, cycle))
         digest = digest_of(results)
@@ -367,8 +369,11 @@ def publish(params: PublishParams) -> PublishSummary:
                 )
             version += 1
             before = _published(session, current)
+            progress.advance()
             _store(session, cycle, results, version, digest, actor.code, at, params.reason, current)
+            progress.advance()
             _notify(session, cycle, results, version, before, at)
+            progress.advance()
         by_unit = {o.totals.unit_code: o for o in results}
         fired = fire_assessments(
             session,
@@ -389,6 +394,7 @@ def publish(params: PublishParams) -> PublishSummary:
         )
         if fired.refused:
             raise UserError(str(fired.refused[0]))
+        progress.advance()
         return PublishSummary(cycle.year, version, new_version, digest, [f.unit_code for f, _ in fired.moved])
 
 

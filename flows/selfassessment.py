@@ -14,6 +14,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from flows import progress
 from flows.contributors import mark_supplied
 from flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
 from flows.notices import notify_units
@@ -194,8 +195,11 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
         changed = total = 0
         window = (cycle.evidence_from, cycle.evidence_to)
         with bulk_work():
+            progress.step(f"{path.name}: kiểm tra và ghi", _line_count(path))
             for row in iter_self_assessment(open_table(path), units, subs, sheet, window):
                 total += 1
+                if total % PROGRESS_EVERY == 0:
+                    progress.advance(PROGRESS_EVERY)
                 if sheet.problem_count:
                     continue  # keep checking, to report every problem; nothing more is written
                 buffer.append(row)
@@ -242,6 +246,21 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
             changed_rows=changed,
             changed_units=[e.unit_code or "" for e in events],
         )
+
+
+PROGRESS_EVERY = 2_000  # rows between two reports of progress
+
+
+def _line_count(path: Path) -> int | None:
+    """How many rows a CSV has, at most (its lines less the header): the length of the progress bar. A
+    workbook's rows are only known once it is read."""
+    if path.suffix.lower() != ".csv":
+        return None
+    try:
+        with path.open("rb") as handle:
+            return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1)
+    except OSError:
+        return None  # open_table names the problem
 
 
 def _write_chunk(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from config.settings import get_settings
+from flows import progress
 from flows.lookup import Deadlines, cycle_of
 from flows.params import Listing, SweepParams
 from flows.remediation import follow_up_due as follow_up_deadlines
@@ -181,6 +182,7 @@ def sweep(params: SweepParams) -> SweepSummary:
         policy = policy_from(json.loads(cycle.chase_policy or "{}"))
         items = chase_items(session, cycle)
         summary.items = len(items)
+        progress.step("Rà soát hạn", len(items))
         sent = _sent(session, cycle)
         directory = Directory(session)
         authority = session.get(OrgUnit, cycle.authority_id)
@@ -189,6 +191,7 @@ def sweep(params: SweepParams) -> SweepSummary:
         messages: list[Queued] = []
         events: list[EventDraft] = []
         for item in items:
+            progress.advance()
             for step in steps_due(
                 policy, item.due_at, as_of, sent.get((item.kind, item.item_id, item.phase, item.due_at), ())
             ):
