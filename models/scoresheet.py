@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
@@ -358,7 +358,11 @@ def _declared(score_text: str) -> tuple[Decimal, int | None]:
     """A typed score and its exact hundredths (None if finer than 0.01); ValueError if not a number.
     The same few scores are typed over and over: the answers are cached."""
     value = parse_decimal(score_text)
-    return value, (to_hundredths(value) if value == value.quantize(CENT) else None)
+    try:
+        exact = value == value.quantize(CENT)
+    except InvalidOperation:  # far too large to have cents at all (1e+26): the range check refuses it
+        exact = False
+    return value, (to_hundredths(value) if exact else None)
 
 
 def _score_row(

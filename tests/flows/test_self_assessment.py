@@ -83,6 +83,7 @@ BAD_CELLS = [
     (lambda r: r.__setitem__(2, "nhiều"), "line 2, column score: 'nhiều' is not a number"),
     (lambda r: r.__setitem__(2, "-1"), "line 2, column score: -1 is outside 0..1.00"),
     (lambda r: r.__setitem__(2, "1.5"), "line 2, column score: 1.5 is outside 0..1.00"),
+    (lambda r: r.__setitem__(2, "1e+26"), "line 2, column score: 1e+26 is outside 0..1.00"),  # too big for cents
     (lambda r: r.__setitem__(2, "0.333"), "more than two decimals"),
     (lambda r: r.__setitem__(2, ""), "line 2, column score: 1.1.1 has no score"),
     (lambda r: (r.__setitem__(2, "KAD"), r.__setitem__(4, "")), "line 2, column note: 1.1.1 is marked not applicable"),
