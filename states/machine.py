@@ -60,6 +60,21 @@ def _condition(guard: Guard) -> Any:
     return check
 
 
+class _Slot:
+    """A thread's subject, kept in the thread's local storage: when the thread ends, its storage goes and
+    the subject is detached from the machine, so threads that come and go leave nothing attached."""
+
+    def __init__(self, machine: StateMachine, subject: _Subject) -> None:
+        self.machine = machine
+        self.subject = subject
+
+    def __del__(self) -> None:
+        try:
+            self.machine._release(self.subject)
+        except Exception:  # noqa: BLE001, S110 - at interpreter exit the machine may already be gone
+            pass
+
+
 class StateMachine:
     """A transition table bound to one `transitions.Machine` (auto_transitions off).
 
@@ -96,12 +111,17 @@ class StateMachine:
         return sorted(self._triggers)
 
     def _subject(self) -> _Subject:
-        subject: _Subject | None = getattr(self._local, "subject", None)
-        if subject is None:
-            subject = self._local.subject = _Subject(next(iter(self._states)), None)
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is None:
+            subject = _Subject(next(iter(self._states)), None)
             with self._lock:
                 self._machine.add_model(subject, initial=subject.state)
-        return subject
+            slot = self._local.slot = _Slot(self, subject)
+        return slot.subject
+
+    def _release(self, subject: _Subject) -> None:
+        with self._lock:
+            self._machine.remove_model(subject)
 
     def allowed_from(self, state: str) -> list[str]:
         return sorted({m.trigger for m in self.table if state in m.source})
