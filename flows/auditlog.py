@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,3 +57,16 @@ def verify_chain(database_url: str | None) -> Verification:
     engine = engine_for(database_url)
     with read_session(engine) as session:
         return verify(session)
+
+
+def describe_change(code: str, value: Any, shown: Callable[[Any], str] = str) -> str:
+    """One changed criterion of an event's payload, e.g. "1.1.1 0.50→0.95 (no_evidence)"; `shown`
+    writes the points (as stored, or the Vietnamese way on a page)."""
+    if isinstance(value, list) and len(value) == 2:
+        return f"{code} {shown(value[0])}→{shown(value[1])}"
+    if isinstance(value, dict):
+        before = value.get("before", value.get("self"))
+        after = value.get("after", value.get("appraised"))
+        rule = f" ({value['rule']})" if value.get("rule") else ""
+        return f"{code} {shown(before)}→{shown(after)}{rule}"
+    return code

@@ -753,7 +753,7 @@ def audit_log(
     """A unit's timeline: every transition, score change, adjustment and publication, oldest first."""
     from rich.table import Table
 
-    from flows.auditlog import unit_timeline
+    from flows.auditlog import describe_change, unit_timeline
     from flows.display import console, local_time, print_json
 
     entries = unit_timeline(_db(), unit, year)
@@ -773,7 +773,9 @@ def audit_log(
                 parts.append(f"{key} {e.payload[key]}")
         changed = e.payload.get("changed")
         if isinstance(changed, dict) and changed:
-            parts.append(f"{len(changed)} changed: " + ", ".join(_change(c, v) for c, v in list(changed.items())[:4]))
+            parts.append(
+                f"{len(changed)} changed: " + ", ".join(describe_change(c, v) for c, v in list(changed.items())[:4])
+            )
             if len(changed) > 4:
                 parts[-1] += ", …"
         details = "; ".join(parts)
@@ -781,18 +783,6 @@ def audit_log(
     console.print(table)
     if not entries:
         console.print("no events")
-
-
-def _change(code: str, value: Any) -> str:
-    """One changed criterion of an event's payload, e.g. "1.1.1 0.50→0.95 (no_evidence)"."""
-    if isinstance(value, list) and len(value) == 2:
-        return f"{code} {value[0]}→{value[1]}"
-    if isinstance(value, dict):
-        before = value.get("before", value.get("self"))
-        after = value.get("after", value.get("appraised"))
-        rule = f" ({value['rule']})" if value.get("rule") else ""
-        return f"{code} {before}→{after}{rule}"
-    return code
 
 
 @audit_app.command("verify")

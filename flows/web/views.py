@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from flows import commitments as commitment_flows
-from flows.auditlog import unit_timeline
+from flows.auditlog import describe_change, unit_timeline
 from flows.evidence import registry
 from flows.lookup import current_publication, cycle_of, unit_assessment
 from flows.publication import class_bands
@@ -461,7 +461,7 @@ def payload_text(payload: dict[str, Any]) -> str:
     parts: list[str] = []
     for key, value in payload.items():
         if key == "changed" and isinstance(value, dict):
-            changes = [_change(code, v) for code, v in list(value.items())[:6]]
+            changes = [describe_change(code, v, _points) for code, v in list(value.items())[:6]]
             more = ", …" if len(value) > 6 else ""
             parts.append(f"{len(value)} tiêu chí thay đổi" + (f": {', '.join(changes)}{more}" if changes else ""))
         elif isinstance(value, str | int | float | bool) or value is None:
@@ -469,17 +469,6 @@ def payload_text(payload: dict[str, Any]) -> str:
         elif isinstance(value, list) and all(isinstance(v, str | int) for v in value):
             parts.append(f"{key}: {', '.join(str(v) for v in value[:8])}" + (", …" if len(value) > 8 else ""))
     return "; ".join(parts)
-
-
-def _change(code: str, value: Any) -> str:
-    if isinstance(value, list) and len(value) == 2:
-        return f"{code} {_points(value[0])}→{_points(value[1])}"
-    if isinstance(value, dict):
-        before = value.get("before", value.get("self"))
-        after = value.get("after", value.get("appraised"))
-        rule = f" ({value['rule']})" if value.get("rule") else ""
-        return f"{code} {_points(before)}→{_points(after)}{rule}"
-    return code
 
 
 def _points(value: Any) -> str:
