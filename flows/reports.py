@@ -36,7 +36,7 @@ from sqlmodel import col
 
 from config.settings import get_settings
 from flows.lookup import Deadlines, cycle_of
-from flows.publication import GroupReport, RankingReport, ranking_report
+from flows.publication import GroupReport, RankedUnit, RankingReport, ranking_report
 from flows.runtime import UserError, engine_for, now
 from flows.status import CycleStatus, cycle_status
 from flows.sweep import chase_items
@@ -189,6 +189,26 @@ RANKING_COLUMNS = (  # (title, width, number format)
 RANKING_HEADER_ROW = 4
 
 
+def ranking_values(u: RankedUnit) -> list[Any]:
+    """A unit's row of the ranking, in RANKING_COLUMNS order, as values (each reader formats them)."""
+    return [
+        u.rank,
+        u.unit,
+        u.name,
+        u.index,
+        u.class_name,
+        u.appraised_total,
+        u.bonus,
+        u.penalty,
+        u.applicable_max,
+        u.on_time,
+        u.prev_index,
+        u.index_change,
+        u.prev_rank,
+        u.rank_change,
+    ]
+
+
 def ranking_title(doc: RankingDocument) -> tuple[str, str]:
     """The report's title and its line about the publication (version, date, who, why)."""
     report = doc.report
@@ -274,23 +294,9 @@ def _ranking_sheet(sheet: Any, doc: RankingDocument, group: GroupReport) -> None
     row = RANKING_HEADER_ROW
     for u in group.units:
         row += 1
-        values = (
-            u.rank,
-            u.unit,
-            u.name,
-            u.index,
-            u.class_name,
-            u.appraised_total,
-            u.bonus,
-            u.penalty,
-            u.applicable_max,
-            "Có" if u.on_time else "Không",
-            u.prev_index,
-            u.index_change,
-            u.prev_rank,
-            u.rank_change,
-        )
-        _row(sheet, row, values, RANKING_COLUMNS)
+        values = ranking_values(u)
+        values[9] = "Có" if u.on_time else "Không"
+        _row(sheet, row, tuple(values), RANKING_COLUMNS)
     stats = group.stats
     row += 2
     sheet.cell(row=row, column=2, value="Thống kê nhóm").font = BOLD

@@ -32,6 +32,7 @@ from flows.reports import (
     Chased,
     group_fields,
     ranking_title,
+    ranking_values,
     read_ranking_document,
     rung_text,
     task_label,
@@ -621,26 +622,10 @@ def ranking_view(database_url: str | None, year: int | None, version: int | None
         )
         for u in group.units:
             pcts = doc.fields.get(u.unit, {})
-            ranking.add(
-                [
-                    u.rank,
-                    u.unit,
-                    u.name,
-                    u.index,
-                    u.class_name,
-                    u.appraised_total,
-                    u.bonus,
-                    u.penalty,
-                    u.applicable_max,
-                    u.on_time,
-                    u.prev_index,
-                    vn_signed(u.index_change) if u.index_change is not None else None,
-                    u.prev_rank,
-                    vn_signed(u.rank_change, 0) if u.rank_change is not None else None,
-                    *(pcts.get(code) for code, _ in fields),
-                ],
-                u.unit,
-            )
+            values = ranking_values(u)
+            values[11] = vn_signed(u.index_change) if u.index_change is not None else None
+            values[13] = vn_signed(u.rank_change, 0) if u.rank_change is not None else None
+            ranking.add([*values, *(pcts.get(code) for code, _ in fields)], u.unit)
         averages = Table(
             f"fields-{group.group}",
             f"Chỉ số trung bình từng lĩnh vực — {group.name}",
