@@ -1,6 +1,7 @@
 # One command sets up and runs the demo; one runs the tests.
 #   make demo    create .venv, install cchc with its pinned dependencies, run `cchc demo` (SQLite)
-#   make test    the same set-up, then the test suite (also on PostgreSQL when CCHC_TEST_DATABASE_URL is set)
+#   make test    the same set-up, then the test suite on every core (also on PostgreSQL when
+#                CCHC_TEST_DATABASE_URL is set)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,7 +19,7 @@ demo: setup
 	$(BIN)/cchc demo
 
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,6 +1,9 @@
 """Appraisal (thẩm định): deterministic and idempotent. The same inputs give the same scores and no new
 event; changed inputs (a supplement, an appraiser's correction) give a new appraisal version whose diff
-(criterion, before, after, rule, by whom) is in the audit trail. Also: bonus and penalty adjustments."""
+(criterion, before, after, rule, by whom) is in the audit trail. Also: bonus and penalty adjustments.
+
+On a Prefect server with workers, appraisal can be shared out by unit group (`appraise_by_group_flow`):
+one child run per group, each one transaction over its group's units."""
 
 from __future__ import annotations
 
@@ -16,13 +19,14 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, cycle_of, stored_framework, unit_assessment
-from flows.params import AppraiseParams
+from flows.fanout import start_group_runs, wait_for_group_runs
+from flows.lookup import Deadlines, actor_for, cycle_groups, cycle_of, shown, stored_framework, unit_assessment
+from flows.params import AppraiseByGroupParams, AppraiseParams
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import sub_slots
 from models.audit import EventDraft, append
 from models.bulk import bulk_work, update_rows
-from models.db import write_session
+from models.db import read_session, write_session
 from models.framework import FrameworkDef
 from models.people import Actor
 from models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
@@ -160,11 +164,14 @@ def appraise(params: AppraiseParams) -> AppraiseSummary:
     with write_session(engine) as session:
         cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
-        facts = load_facts(session, cycle, unit_codes=params.units or None, states=None)
+        if params.group is not None and params.group not in (groups := cycle_groups(session, cycle)):
+            raise UserError(f"no group {params.group!r} in the {cycle.year} cycle (groups: {', '.join(groups)})")
+        facts = load_facts(session, cycle, unit_codes=params.units or None, states=None, group=params.group)
         known = {f.unit_code for f in facts}
         missing = sorted(set(params.units) - known)
         if missing:
-            raise UserError(f"not a unit of the {cycle.year} cycle: {', '.join(missing)}")
+            of = f"group {params.group} of the {cycle.year} cycle" if params.group else f"the {cycle.year} cycle"
+            raise UserError(f"not a unit of {of}: {', '.join(map(shown, missing))}")
         summary = AppraiseSummary(year=cycle.year)
         waiting = [f for f in facts if f.state in APPRAISABLE]
         for f in facts:
@@ -253,6 +260,67 @@ def _take_appraiser_scores(
 def appraise_flow(params: AppraiseParams) -> AppraiseSummary:
     """Appraise submitted units and re-appraise corrected or supplemented ones; only changes are written."""
     return appraise(params)
+
+
+# --- shared out by group, on a Prefect server with workers ---------------------------------------
+
+
+@task(name="split-appraisal")
+def split_appraisal(params: AppraiseParams) -> dict[str, dict[str, Any]]:
+    """The parameters of each group's appraisal: the cycle's groups (only those of `units` when some are
+    named), all of the same cycle by the same person at the same moment."""
+    if params.group is not None:
+        raise UserError("an appraisal by group appraises every group: leave `group` empty (or run the group's)")
+    if params.scores_path:
+        raise UserError("an appraisal by group takes no scores file: take it in with `cchc appraise --scores FILE`")
+    with read_session(engine_for(params.database_url)) as session:
+        cycle = cycle_of(session, params.year)
+        year, groups = cycle.year, cycle_groups(session, cycle)
+        units: dict[str, list[str]] = {}
+        if params.units:
+            facts = load_facts(session, cycle, unit_codes=params.units)
+            missing = sorted(set(params.units) - {f.unit_code for f in facts})
+            if missing:
+                raise UserError(f"not a unit of the {cycle.year} cycle: {', '.join(map(shown, missing))}")
+            for f in facts:
+                units.setdefault(f.group, []).append(f.unit_code)
+            groups = [g for g in groups if g in units]
+    base = AppraiseParams(database_url=params.database_url, actor=params.actor, at=params.at or now(), year=year)
+    return {g: base.model_copy(update={"group": g, "units": units.get(g, [])}).model_dump(mode="json") for g in groups}
+
+
+def merge_appraisals(summaries: Sequence[AppraiseSummary]) -> AppraiseSummary:
+    """One summary of the groups' appraisals (each list sorted)."""
+    merged = AppraiseSummary(year=summaries[0].year)
+    for part in summaries:
+        merged.appraised += part.appraised
+        merged.reappraised += part.reappraised
+        merged.unchanged += part.unchanged
+        merged.refused += part.refused
+        merged.changed_scores += part.changed_scores
+    for units in (merged.appraised, merged.reappraised, merged.unchanged, merged.refused):
+        units.sort()
+    return merged
+
+
+@flow(name="appraise-group", persist_result=True)
+def appraise_group_flow(params: AppraiseParams) -> AppraiseSummary:
+    """One group's appraisal (a child run of appraise-by-group); its summary is kept as the run's result for
+    the parent."""
+    if params.group is None:
+        raise UserError("a group's appraisal needs its `group` (a unit group's code)")
+    return appraise.with_options(persist_result=False)(params)
+
+
+@flow(name="appraise-by-group")
+def appraise_by_group_flow(params: AppraiseByGroupParams) -> AppraiseSummary:
+    """Appraisal shared out by unit group: one run of the child deployment per group, taken by any worker of
+    its pool; fails, naming them, if any group's appraisal did not complete."""
+    children = split_appraisal(params)
+    if not children:
+        raise UserError("the cycle has no group to appraise")
+    runs = start_group_runs(params.deployment, children, "appraise")
+    return merge_appraisals(wait_for_group_runs(runs, params.poll_s, params.timeout_s))
 
 
 # --- adjustments ----------------------------------------------------------------------------------

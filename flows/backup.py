@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from config.settings import get_settings
-from flows.runtime import UserError, engine_for, now
+from flows.runtime import UserError, check_target, engine_for, now
 from models.audit import verify
 from models.db import get_engine, read_session, write_session
 from models.migrate import current_revision, head_revision, upgrade
@@ -115,8 +115,7 @@ def backup(database_url: str | None, out: Path) -> BackupSummary:
     """Write the archive of the database and the store to `out` (atomically)."""
     if not out.name.endswith((".tar.gz", ".tgz")):
         raise UserError(f"{out}: a backup is a .tar.gz archive")
-    if not out.parent.is_dir():
-        raise UserError(f"{out.parent}: no such directory")
+    check_target(out)
     engine = engine_for(database_url)  # refuses a database whose schema is not this cchc's
     revision = current_revision(engine)
     summary = BackupSummary(str(out), revision)

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from config.settings import get_settings
-from flows.runtime import UserError, configure_prefect
+from flows.runtime import UserError, check_target, configure_prefect
 
 configure_prefect()  # before anything imports prefect
 
@@ -42,7 +43,11 @@ app.add_typer(results_app, name="results")
 
 _state: dict[str, Any] = {"database_url": None, "debug": False}
 
-Year = Annotated[int | None, typer.Option("--year", "-y", help="The cycle's year (default: the newest cycle)")]
+# Numbers a user types are bounded where they are read, so that no database is asked for a year or a version
+# it cannot store (SQLite binds at most 64 bits, PostgreSQL's integer 32).
+YEARS = {"min": 1, "max": 9999}
+VERSIONS = {"min": 1, "max": 2**31 - 1}
+Year = Annotated[int | None, typer.Option("--year", "-y", **YEARS, help="The cycle's year (default: the newest cycle)")]
 As = Annotated[str | None, typer.Option("--as", help="Who acts: person code or e-mail (default: CCHC_ACTOR)")]
 Units = Annotated[list[str] | None, typer.Option("--unit", "-u", help="A unit code (repeat for several)")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
@@ -64,6 +69,7 @@ def friendly(fn: F) -> F:
         from flows.display import errors
 
         try:
+            _refuse_undecodable({**kwargs, "--database-url": _state["database_url"]})
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
@@ -74,6 +80,17 @@ def friendly(fn: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _refuse_undecodable(values: dict[str, Any]) -> None:
+    """Refuse a value that is not UTF-8 text (typed in a terminal set to another encoding, Python hands its
+    bytes over as lone surrogates) before it reaches a database or the screen, naming what it was given for."""
+    for name, value in values.items():
+        for text in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(text, str) and any("\ud800" <= c <= "\udfff" for c in text):
+                raise UserError(
+                    f"{name.replace('_', '-')}: {text!r} is not UTF-8 text: set the terminal to UTF-8 and type it again"
+                )
 
 
 def _message(exc: BaseException) -> str:
@@ -121,7 +138,7 @@ def _flows() -> Iterator[None]:
     from flows.progress import bars
     from flows.runtime import local_flow_runs
 
-    errors.print("[dim]Running through Prefect (the first flow starts a temporary local server)…[/dim]")
+    errors.print("[dim]Running through Prefect (the first flow starts a temporary local server)…[/dim]", markup=True)
     with local_flow_runs(), bars():
         yield
 
@@ -134,10 +151,10 @@ def _flows() -> Iterator[None]:
 def init() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
     from flows.display import console
-    from models.db import get_engine
+    from flows.runtime import open_engine
     from models.migrate import upgrade
 
-    engine = get_engine(_db() or get_settings().database_url)
+    engine = open_engine(_db())
     revision = upgrade(engine)
     console.print(f"database {engine.url.render_as_string()} is at schema revision {revision}")
 
@@ -178,12 +195,13 @@ def org_load(
 @cycle_app.command("open")
 @friendly
 def cycle_open(
-    year: Annotated[int, typer.Option("--year", "-y", help="The cycle's year")],
+    year: Annotated[int, typer.Option("--year", "-y", **YEARS, help="The cycle's year")],
     calendar: Annotated[Path | None, typer.Option(help="Calendar file (default: config/cycles/YEAR.yaml)")] = None,
     from_year: Annotated[
         int | None,
         typer.Option(
             "--from",
+            **YEARS,
             help="Carry that year's calendar forward: same units, every date a year later, each group's "
             "framework for the new year where there is one (else last year's)",
         ),
@@ -217,7 +235,7 @@ def cycle_open(
 @cycle_app.command("advance")
 @friendly
 def cycle_advance(
-    year: Annotated[int, typer.Option("--year", "-y")],
+    year: Annotated[int, typer.Option("--year", "-y", **YEARS)],
     reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail)")] = "",
     actor: As = None,
 ) -> None:
@@ -249,7 +267,10 @@ def cycle_status_cmd(year: Year = None, as_json: Json = False) -> None:
     from rich.table import Table
 
     published = f", published version {status.published_version}" if status.published_version else ""
-    console.print(f"[bold]{status.title}[/bold] ({status.year}): phase [bold]{status.phase}[/bold]{published}")
+    console.print(
+        f"[bold]{escape(status.title)}[/bold] ({status.year}): phase [bold]{status.phase}[/bold]{published}",
+        markup=True,
+    )
     console.print("deadlines: " + "; ".join(f"{p} before {local_time(d)}" for p, d in status.deadlines.items()))
     states = list(next(iter(status.counts.values()), {}))
     table = Table(title=f"{status.total} assessments by state", title_justify="left")
@@ -263,7 +284,9 @@ def cycle_status_cmd(year: Year = None, as_json: Json = False) -> None:
         by_state = ", ".join(f"{n} {state}" for state, n in sorted(status.commitments.items()))
         console.print(f"heads' commitments: {by_state}; unsigned: {status.unsigned_commitments}")
     if status.overdue:
-        console.print(f"[red]overdue[/red] (not submitted, deadline passed): {', '.join(status.overdue)}")
+        console.print(
+            f"[red]overdue[/red] (not submitted, deadline passed): {escape(', '.join(status.overdue))}", markup=True
+        )
     if status.late:
         console.print(f"submitted late (no timeliness bonus): {', '.join(status.late)}")
 
@@ -272,7 +295,7 @@ def cycle_status_cmd(year: Year = None, as_json: Json = False) -> None:
 @friendly
 def results_import(
     path: Annotated[Path, typer.Argument(help="CSV with unit,index[,class]")],
-    year: Annotated[int, typer.Option("--year", "-y")],
+    year: Annotated[int, typer.Option("--year", "-y", **YEARS)],
     actor: As = None,
 ) -> None:
     """Take in a past year's published results, to compare this year's index and rank with."""
@@ -287,7 +310,7 @@ def results_import(
 @friendly
 def results_compare(
     years: Annotated[
-        list[int] | None, typer.Option("--year", "-y", help="A published year (repeat; default: every one)")
+        list[int] | None, typer.Option("--year", "-y", **YEARS, help="A published year (repeat; default: every one)")
     ] = None,
     unit: Annotated[str | None, typer.Option("--unit", "-u", help="One unit only")] = None,
     as_json: Json = False,
@@ -356,9 +379,11 @@ def _report_moves(summary: Any, done: str) -> None:
         console.print(f"{done}: {', '.join(summary.moved)}")
     late = getattr(summary, "late", [])
     if late:
-        console.print(f"[yellow]after the deadline[/yellow] (no timeliness bonus): {', '.join(late)}")
+        console.print(
+            f"[yellow]after the deadline[/yellow] (no timeliness bonus): {escape(', '.join(late))}", markup=True
+        )
     for refusal in summary.refused:
-        errors.print(f"[red]refused:[/red] {refusal}".replace("[red]refused:[/red]", "[red]refused:[/red]"))
+        errors.print(f"[red]refused:[/red] {escape(refusal)}", markup=True)
     if summary.refused:
         raise typer.Exit(1)
     if not summary.moved:
@@ -509,7 +534,7 @@ def appraise(
         console.print(f"unchanged: {len(summary.unchanged)} units")
     console.print(f"{summary.changed_scores} scores written")
     for refusal in summary.refused:
-        errors.print(f"[red]refused:[/red] {refusal}")
+        errors.print(f"[red]refused:[/red] {escape(refusal)}", markup=True)
     if summary.refused:
         raise typer.Exit(1)
 
@@ -552,7 +577,9 @@ def publish(
         print_json(report.as_json())
         return
     if not summary.new_version:
-        console.print(f"[dim]nothing changed since version {summary.version}: it stays the published one[/dim]")
+        console.print(
+            f"[dim]nothing changed since version {summary.version}: it stays the published one[/dim]", markup=True
+        )
     print_ranking(report)
 
 
@@ -574,7 +601,9 @@ def reopen(
 @friendly
 def ranking(
     year: Year = None,
-    version: Annotated[int | None, typer.Option(help="A superseded version (default: the current one)")] = None,
+    version: Annotated[
+        int | None, typer.Option(**VERSIONS, help="A superseded version (default: the current one)")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Show a published ranking (superseded versions stay readable)."""
@@ -797,7 +826,7 @@ def audit_verify() -> None:
         console.print(f"audit trail intact: {result.events} events, head #{result.head_seq} {result.head_hash[:16]}…")
         return
     for problem in result.problems:
-        errors.print(f"[red]broken:[/red] {problem}")
+        errors.print(f"[red]broken:[/red] {escape(problem)}", markup=True)
     raise typer.Exit(1)
 
 
@@ -840,18 +869,19 @@ app.add_typer(plan_app, name="plan")
 
 def _moment(text: str, option: str) -> datetime:
     """A moment typed by a user: 31/08/2021, 31/08/2021 08:00, 2021-08-31 08:00 (local) or ISO with offset."""
-    from models.calendar import parse_local_instant
-
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-        if parsed.tzinfo is not None:
-            return parsed
-    except ValueError:
-        pass
     from zoneinfo import ZoneInfo
 
+    from models.calendar import OutOfRange, parse_local_instant
+
     try:
-        return parse_local_instant(text.strip(), ZoneInfo(get_settings().timezone))
+        parsed: datetime | None = datetime.fromisoformat(text.strip())
+    except ValueError:
+        parsed = None
+    try:  # an ISO moment with its offset, else a local one; either in UTC, within the years cycles run in
+        aware = parsed is not None and parsed.tzinfo is not None
+        return parse_local_instant(parsed if aware else text.strip(), ZoneInfo(get_settings().timezone))
+    except OutOfRange as exc:
+        raise UserError(f"{option}: {exc}") from None
     except ValueError:
         raise UserError(f"{option}: {text!r} is not a date or time (write 31/08/2021 or 31/08/2021 08:00)") from None
 
@@ -955,8 +985,10 @@ def notify_status(as_json: Json = False) -> None:
     )
     for dead in status.dead:
         console.print(
-            f"[red]dead[/red] #{dead['id']} {dead['kind']} to {dead['to']} ({dead['unit']}), "
-            f"{dead['attempts']} attempts: {dead['error']}"
+            "[red]dead[/red] "
+            + escape(f"#{dead['id']} {dead['kind']} to {dead['to']} ({dead['unit']}), {dead['attempts']} attempts: ")
+            + escape(str(dead["error"])),
+            markup=True,
         )
 
 
@@ -981,7 +1013,7 @@ def notify_flush() -> None:
 @friendly
 def serve(
     sweep_cron: Annotated[str, typer.Option(help="When the deadline sweep runs (cron, local time)")] = "0 7 * * *",
-    flush_every: Annotated[int, typer.Option(help="Seconds between outbox flushes")] = 300,
+    flush_every: Annotated[int, typer.Option(min=1, help="Seconds between outbox flushes")] = 300,
 ) -> None:
     """Run the schedules: the deadline sweep every day and the outbox flush every few minutes. Needs a
     Prefect server (`prefect server start`, then PREFECT_API_URL); see prefect.yaml to deploy instead."""
@@ -1005,7 +1037,7 @@ app.add_typer(login_app, name="login")
 @friendly
 def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on")] = 8000,
 ) -> None:
     """Serve the coordinators' web dashboard: the cycle overview, units, the ranking, the audit trail."""
     from flows.display import console
@@ -1124,6 +1156,7 @@ def commitments_status(year: Year = None, as_json: Json = False) -> None:
     from dataclasses import asdict
 
     from rich.table import Table
+    from rich.text import Text
 
     from flows.commitments import status
     from flows.display import console, local_time, print_json
@@ -1144,7 +1177,7 @@ def commitments_status(year: Year = None, as_json: Json = False) -> None:
             line.capacity,
             local_time(line.signed_at),
             local_time(line.due),
-            "[red]late[/red]" if line.late else "",
+            Text("late", style="red") if line.late else "",
         )
     console.print(table)
     late = [line.unit for line in lines if line.late]
@@ -1165,11 +1198,14 @@ def commitments_document(
     from flows.commitments import document
     from flows.display import console
 
-    out.mkdir(parents=True, exist_ok=True)
-    for suffix in (".docx", ".html"):
-        name, data = document(_db(), year, unit, suffix)
-        (out / name).write_bytes(data)
-        console.print(f"wrote {out / name}")
+    documents = [document(_db(), year, unit, suffix) for suffix in (".docx", ".html")]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in documents:
+            (out / name).write_bytes(data)
+            console.print(f"wrote {out / name}")
+    except OSError as exc:
+        raise UserError(f"--out: cannot write into {out} ({exc.strerror or exc})") from None
 
 
 # --- workbooks, evidence, contributors ------------------------------------------------------------
@@ -1200,8 +1236,7 @@ def sa_export(
 def _xlsx(path: Path) -> Path:
     if path.suffix.lower() != ".xlsx":
         raise UserError(f"{path}: the workbook is written as .xlsx (give a name ending in .xlsx)")
-    if path.parent and not path.parent.exists():
-        raise UserError(f"{path.parent}: no such directory")
+    check_target(path)
     return path
 
 
@@ -1289,6 +1324,7 @@ def contributors_status(
     from dataclasses import asdict
 
     from rich.table import Table
+    from rich.text import Text
 
     from flows.contributors import status
     from flows.display import console, local_time, print_json
@@ -1308,7 +1344,7 @@ def contributors_status(
             f"{line.supplied}/{len(line.criteria)}",
             local_time(line.due),
             line.state,
-            "[red]late[/red]" if line.late else "",
+            Text("late", style="red") if line.late else "",
         )
     console.print(table)
 
@@ -1331,7 +1367,9 @@ ReportFile = Annotated[
 def report_ranking(
     out: ReportFile,
     year: Year = None,
-    version: Annotated[int | None, typer.Option(help="A superseded version (default: the current one)")] = None,
+    version: Annotated[
+        int | None, typer.Option(**VERSIONS, help="A superseded version (default: the current one)")
+    ] = None,
 ) -> None:
     """Write the published ranking: each group's ranking, statistics, field results and charts."""
     from flows.display import console

@@ -487,11 +487,15 @@ def sign(
     if (unit is None) == (token is None):
         raise UserError("name the unit (--unit) or give the signing link's token (--token)")
     with write_session(engine_for(database_url)) as session:
-        commitment = _by_token(session, token, when) if token else None
+        commitment = _by_token(session, token, when) if token is not None else None
         cycle = session.get(Cycle, commitment.cycle_id) if commitment else cycle_of(session, year)
         assert cycle is not None
         commitment = commitment or _commitment(session, cycle, unit or "")
-        actor = _link_holder(session, commitment) if token and actor_ident is None else actor_for(session, actor_ident)
+        actor = (
+            _link_holder(session, commitment)
+            if token is not None and actor_ident is None
+            else actor_for(session, actor_ident)
+        )
         directory = Directory(session)
         facts = _facts(session, commitment, directory)
         capacity = signing_capacity(actor, facts) or ""

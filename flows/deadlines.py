@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
+from flows.lookup import Deadlines, actor_for, cycle_of, kept_ref, member_refusal, unit_assessment
 from flows.runtime import UserError, engine_for, now
 from models.audit import EventDraft, append
 from models.db import write_session
@@ -104,7 +104,7 @@ def register_plan(
     at: datetime | None = None,
 ) -> bool:
     """Record that a unit sent its own plan (e.g. "91/KH-CAH ngày 30/6/2021"); True if it was new."""
-    ref = collapse_lines(ref)
+    ref = kept_ref(collapse_lines(ref))
     if not ref:
         raise UserError("give the plan's reference, e.g. --ref '91/KH-CAH ngày 30/6/2021'")
     when = at or now()

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from rich.markup import escape
 from sqlalchemy.engine import make_url
 
 from config.settings import get_settings
@@ -58,7 +59,7 @@ def at(day: str, time: str = "09:00") -> datetime:
 
 
 def step(text: str) -> None:
-    console.print(f"[bold cyan]▸[/bold cyan] {text}")
+    console.print(f"[bold cyan]▸[/bold cyan] {escape(text)}", markup=True)
 
 
 def _fresh_database(url: str) -> None:
@@ -113,8 +114,8 @@ def run_demo(url: str) -> None:
     _fresh_database(url)
     upgrade(get_engine(url))
     work = Path(tempfile.mkdtemp(prefix="cchc-demo-"))
-    console.print(f"[bold]cchc demo[/bold]: the 2021 cycle of the sample organisation, in {url}")
-    console.print(f"[dim]generated files: {work}[/dim]")
+    console.print(f"[bold]cchc demo[/bold]: the 2021 cycle of the sample organisation, in {escape(url)}", markup=True)
+    console.print(f"[dim]generated files: {escape(str(work))}[/dim]", markup=True)
     mailbox = LoopbackMailbox(work / "mail").start()
     saved = _demo_settings(mailbox, work)
     settings = get_settings()
@@ -140,7 +141,9 @@ def run_demo(url: str) -> None:
     import_results(url, 2020, settings.config_dir / "samples" / "results-2020.csv", COORDINATOR, at("09/03/2021"))
     step("2020 published results taken in (to compare index and rank)")
 
-    errors.print("[dim]Starting Prefect (a temporary local server; the first flow takes a few seconds)…[/dim]")
+    errors.print(
+        "[dim]Starting Prefect (a temporary local server; the first flow takes a few seconds)…[/dim]", markup=True
+    )
     opened = open_cycle_flow(OpenCycleParams(year=2021, database_url=url, actor=COORDINATOR, at=at("25/06/2021")))
     step(f"cycle 2021 opened on 25/06/2021 (Kế hoạch 181/KH-CAT): {opened.assessments} assessments in state plan")
     _commitments(url, org)

@@ -8,14 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from config.settings import get_settings
 from models import formats
 from models.formats import vn_number, vn_signed
 
-console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+# What is printed is never read as rich markup (a unit's name, a reason or a reference may hold "[/]"): the
+# few lines styled on purpose say markup=True and escape what they interpolate.
+console = Console(highlight=False, markup=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def local_time(value: datetime | None, with_time: bool = True) -> str:
@@ -36,8 +39,11 @@ def print_ranking(report: Any) -> None:
     """The published ranking per group with classes and group statistics."""
     console.print(
         f"[bold]Chỉ số CCHC năm {report.year}[/bold] — công bố lần {report.version} "
-        f"({local_time(datetime.fromisoformat(report.published_at))}, {report.published_by})"
-        + (f"; lý do: {report.reason}" if report.reason else "")
+        + escape(
+            f"({local_time(datetime.fromisoformat(report.published_at))}, {report.published_by})"
+            + (f"; lý do: {report.reason}" if report.reason else "")
+        ),
+        markup=True,
     )
     for group in report.groups:
         table = Table(title=f"{group.name} ({group.stats.count} đơn vị)", title_justify="left", show_lines=False)
@@ -66,7 +72,7 @@ def print_ranking(report: Any) -> None:
         console.print(table)
         stats = group.stats
         classes = ", ".join(f"{group.class_names.get(c, c)}: {n}" for c, n in stats.by_class.items() if n)
-        console.print(f"  Trung bình nhóm: [bold]{vn_number(stats.average)} %[/bold]; {classes}")
+        console.print(f"  Trung bình nhóm: [bold]{vn_number(stats.average)} %[/bold]; {escape(classes)}", markup=True)
         console.print(
             f"  Dẫn đầu: {stats.best_unit} ({vn_number(stats.best_index)} %); "
             f"{stats.fields_over_90}/{len(stats.field_averages)} lĩnh vực có chỉ số trung bình trên 90 %"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from flows.runtime import UserError
 from models.evidence import BadReference, EvidenceRef, parse_reference
 from models.framework import FrameworkDef, parse_framework
 from models.people import Actor, UnknownActor, resolve_actor, system_actor
-from models.tables import Assessment, Cycle, Deadline, Framework, OrgUnit, Publication
+from models.tables import Assessment, Cycle, CycleGroup, Deadline, Framework, OrgUnit, Publication, UnitGroup
 from models.text import canonical
 from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
 
@@ -42,6 +43,21 @@ def latest_cycle_year(session: Session) -> int:
     return year
 
 
+def cycle_groups(session: Session, cycle: Cycle) -> list[str]:
+    """The codes of a cycle's unit groups (those it scores and those its assessments belong to), in the
+    organisation's order: the parts a flow's work is split into."""
+    codes = set(
+        session.execute(select(col(CycleGroup.group_code)).where(col(CycleGroup.cycle_id) == cycle.id)).scalars()
+    )
+    codes |= set(
+        session.execute(
+            select(col(Assessment.group_code)).where(col(Assessment.cycle_id) == cycle.id).distinct()
+        ).scalars()
+    )
+    positions = dict(session.execute(select(col(UnitGroup.code), col(UnitGroup.position))).tuples().all())
+    return sorted(codes, key=lambda code: (positions.get(code, 0), code))
+
+
 def unit_assessment(session: Session, cycle: Cycle, unit: str) -> tuple[Assessment, OrgUnit]:
     """A unit's assessment in a cycle, or a UserError naming the unit."""
     row = session.execute(
@@ -50,9 +66,15 @@ def unit_assessment(session: Session, cycle: Cycle, unit: str) -> tuple[Assessme
         .where(col(Assessment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
     ).first()
     if row is None:
-        raise UserError(f"not a unit of the {cycle.year} cycle: {unit}")
+        raise UserError(f"not a unit of the {cycle.year} cycle: {shown(unit)}")
     assessment, org_unit = row
     return assessment, org_unit
+
+
+def shown(code: str) -> str:
+    """A code as a message shows it: as typed, or quoted where quotes tell more (empty, blanks around it,
+    characters that do not print)."""
+    return code if code and code == code.strip() and code.isprintable() else repr(code)
 
 
 def member_refusal(cycle: Cycle, assessment: Assessment, org_unit: OrgUnit, actor: Actor, at: datetime) -> str | None:
@@ -136,10 +158,26 @@ class Deadlines:
         return self.by_unit.get(unit_id) or self.by_group.get(group) or self.default
 
 
+REF_LENGTH = 120  # the longest reference kept whole (a unit's plan, an award decision, a follow-up document)
+
+
 def document_ref(text: str, option: str = "--ref") -> EvidenceRef:
     """A document reference given on the command line (number/TYPE-ISSUER with its date), or a UserError
     naming the option."""
     try:
-        return parse_reference(text)
+        ref = parse_reference(text)
     except BadReference as exc:
         raise UserError(f"{option}: {exc}") from None
+    return ref if len(str(ref)) <= REF_LENGTH else _too_long(str(ref), option)
+
+
+def kept_ref(text: str, option: str = "--ref") -> str:
+    """A reference kept as written (on one line), or a UserError naming the option when it is too long."""
+    return text if len(text) <= REF_LENGTH else _too_long(text, option)
+
+
+def _too_long(text: str, option: str) -> NoReturn:
+    raise UserError(
+        f"{option}: {text[:40]!r}… has {len(text)} characters; a reference is kept in at most {REF_LENGTH} "
+        "(the number, the date and a short title)"
+    )

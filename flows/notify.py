@@ -1,15 +1,19 @@
-"""Delivering the outbox: claim a batch, render and send it over reused SMTP connections, record what
-happened; repeat until nothing is due. A server that is down leaves the messages pending, to be retried
-with backoff; a 5xx refusal puts a message on the dead-letter list (`cchc notify status`)."""
+"""Delivering the outbox: claim a batch, render and send it over reused SMTP connections, record each
+message as the server accepts it (SentRecorder) and the failures at the end of the batch; repeat until
+nothing is due. A server that is down leaves the messages pending, to be retried with backoff; a 5xx
+refusal puts a message on the dead-letter list (`cchc notify status`)."""
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from sqlalchemy.engine import Engine
 
 from config.settings import Settings, get_settings
 from flows.params import FlushParams
@@ -60,6 +64,56 @@ def compose(row: Claimed, settings: Settings, at: datetime) -> mime.Mail:
     )
 
 
+class SentRecorder:
+    """Records each message the SMTP server accepted as sent, as soon as it can, from its own thread:
+    every commit takes all that were accepted while the one before it ran (a group commit), so sending
+    does not wait for each commit. A crash loses the record of the messages accepted since the last
+    commit: they are *in doubt*, and are sent again with the same Message-ID (mail programs show them
+    once). Exactly once is not possible over SMTP; sending pauses whenever `limit` accepted messages
+    are not recorded yet, so a crash leaves at most `limit` in doubt, plus the replies on their way in
+    at that instant (one per connection)."""
+
+    def __init__(self, engine: Engine, at: datetime, max_attempts: int, limit: int) -> None:
+        self.engine, self.at, self.max_attempts = engine, at, max_attempts
+        self.queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.room = threading.Semaphore(limit)
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="outbox-recorder", daemon=True)
+
+    def accepted(self, delivery: Delivery) -> None:
+        if delivery.outcome == "sent":
+            self.room.acquire()  # blocks the sending while `limit` accepted messages wait for their record
+            self.queue.put(delivery.key)
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            keys = [self.queue.get()]
+            while not self.queue.empty():
+                keys.append(self.queue.get())
+            done = None in keys
+            sent = [k for k in keys if k is not None]
+            try:
+                if sent and self.failure is None:
+                    with write_session(self.engine) as session:
+                        record(session, Outcome(sent=sent), self.at, self.max_attempts)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the flow's thread
+                self.failure = exc
+            finally:
+                for _ in sent:
+                    self.room.release()
+
+    def __enter__(self) -> SentRecorder:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.failure is not None:  # not recorded: those messages stay leased and are sent again later
+            raise self.failure
+
+
 @task(name="flush-outbox-batch")
 def flush_batch(database_url: str | None, at: datetime | None, batch: int) -> tuple[int, int, int, list[str]]:
     """Claim, send and record one batch; returns (sent, retry, dead, first errors)."""
@@ -78,10 +132,12 @@ def flush_batch(database_url: str | None, at: datetime | None, batch: int) -> tu
             mails.append((row.id, compose(row, settings, moment)))
         except (ValueError, KeyError) as exc:  # a message that can never be built: dead, with why
             outcome.dead.append((row.id, f"cannot be built: {exc}"))
-    deliveries: list[Delivery] = deliver(smtp_config(settings), mails)
+    with SentRecorder(engine, moment, settings.mail_max_attempts, settings.mail_concurrency) as recorder:
+        deliveries: list[Delivery] = deliver(smtp_config(settings), mails, recorder.accepted)
+    sent = 0
     for d in deliveries:
         if d.outcome == "sent":
-            outcome.sent.append(d.key)
+            sent += 1
         elif d.outcome == "retry":
             outcome.retry.append((d.key, attempts[d.key], d.error))
         else:
@@ -89,7 +145,7 @@ def flush_batch(database_url: str | None, at: datetime | None, batch: int) -> tu
     with write_session(engine) as session:
         record(session, outcome, moment, settings.mail_max_attempts)
     errors = sorted({e for _, _, e in outcome.retry} | {e for _, e in outcome.dead})[:5]
-    return len(outcome.sent), len(outcome.retry), len(outcome.dead), errors
+    return sent, len(outcome.retry), len(outcome.dead), errors
 
 
 @flow(name="flush-outbox")

@@ -45,6 +45,7 @@ class AppraiseParams(FlowParams):
     year: int | None = None
     units: list[str] = Field(default_factory=list)  # empty = every unit waiting for (re)appraisal
     scores_path: str | None = None  # the appraiser's own scores: unit, criterion, score, note
+    group: str | None = None  # one unit group's units only (its code); None = every group
 
 
 class PublishParams(FlowParams):
@@ -61,6 +62,29 @@ class SweepParams(FlowParams):
     """`at` is the moment the sweep acts as of (a coordinator previews any future day with it)."""
 
     year: int | None = None
+    # one part of the cycle's items only: a unit group's code, or NO_GROUP for the items that belong to no
+    # group of the cycle (the authority's own commitment); None = the whole cycle
+    group: str | None = None
+
+
+NO_GROUP = "-"
+
+
+class FanOut(BaseModel):
+    """How a parent flow shares its work out: one run of a child deployment per group, which any worker of
+    the deployment's work pool may take; the parent waits for them all."""
+
+    deployment: str  # the child deployment, "flow-name/deployment-name"
+    poll_s: float = Field(default=2.0, gt=0, description="How often the parent looks at its children's states")
+    timeout_s: float | None = Field(default=3600.0, gt=0, description="Stop waiting after this long (None: never)")
+
+
+class SweepByGroupParams(SweepParams, FanOut):
+    deployment: str = "deadline-sweep-group/sweep-group"
+
+
+class AppraiseByGroupParams(AppraiseParams, FanOut):
+    deployment: str = "appraise-group/appraise-group"
 
 
 class FlushParams(FlowParams):

@@ -37,7 +37,7 @@ from sqlmodel import col
 from config.settings import get_settings
 from flows.lookup import Deadlines, cycle_of
 from flows.publication import GroupReport, RankedUnit, RankingReport, ranking_report
-from flows.runtime import UserError, engine_for, now
+from flows.runtime import UserError, check_target, engine_for, now
 from flows.status import CycleStatus, cycle_status
 from flows.sweep import chase_items
 from models.calendar import ChasePolicy
@@ -993,8 +993,7 @@ def report_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UserError(f"{path}: a report is written as .xlsx (Excel) or .html (a web page); give another name")
-    if not path.parent.is_dir():
-        raise UserError(f"{path.parent}: no such directory")
+    check_target(path)
     return suffix[1:]
 
 

@@ -6,9 +6,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from config.settings import Settings, get_settings
 from models.db import get_engine
@@ -33,6 +35,15 @@ def configure_prefect(settings: Settings | None = None) -> None:
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 
 
+def check_target(path: Path) -> None:
+    """Refuse, before any work, a file to write that cannot be: in a directory that does not exist, or a
+    directory itself."""
+    if not path.parent.is_dir():
+        raise UserError(f"{path.parent}: no such directory")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory; give the name of the file to write")
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -41,9 +52,26 @@ def local_tz() -> ZoneInfo:
     return ZoneInfo(get_settings().timezone)
 
 
+def open_engine(url: str | None) -> Engine:
+    """The engine of a database URL (the configured one by default), or a UserError when the URL does not
+    parse or names a driver that is not installed."""
+    text = url or get_settings().database_url
+    try:
+        return get_engine(text)
+    except (ArgumentError, ImportError, ValueError) as exc:  # NoSuchModuleError is an ArgumentError
+        if isinstance(exc, ImportError | NoSuchModuleError):
+            reason = f"there is no driver here for {text.split(':', 1)[0]!r}"
+        else:
+            reason = _first_line(exc)
+        raise UserError(
+            f"cannot use the database URL of --database-url or CCHC_DATABASE_URL: {reason}; write "
+            "postgresql+psycopg://USER@HOST:5432/NAME or sqlite:///FILE"
+        ) from None
+
+
 def engine_for(url: str | None) -> Engine:
     """The engine of a flow's database, refusing one whose schema is not up to date."""
-    engine = get_engine(url or get_settings().database_url)
+    engine = open_engine(url)
     try:
         current = is_current(engine)
     except Exception as exc:  # noqa: BLE001 - any driver error means the same thing to the user

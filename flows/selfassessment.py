@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from flows import progress
 from flows.contributors import mark_supplied
-from flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
+from flows.lookup import Deadlines, actor_for, cycle_of, shown, stored_framework
 from flows.notices import notify_units
 from flows.params import ImportParams, SubmitParams
 from flows.runtime import UserError, engine_for, now
@@ -389,7 +389,7 @@ def move_units(
     )
     missing = sorted(set(units) - {f.unit_code for f in facts})
     if missing:
-        raise UserError(f"not a unit of the {cycle.year} cycle: {', '.join(missing)}")
+        raise UserError(f"not a unit of the {cycle.year} cycle: {', '.join(map(shown, missing))}")
     return facts, fire_assessments(session, trigger, facts, actor, at, reason=reason, criteria=criteria, values=values)
 
 

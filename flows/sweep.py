@@ -5,29 +5,36 @@ escalation step that is due, written once, with its e-mails in the same transact
 Set-based: one query for the items, one for the steps already sent, one load of the people; then one
 bulk write of steps, messages and audit events. Running it again (or after a crash) sends nothing twice:
 each (item, phase, deadline, step) is recorded once (a unique key), and sweeps are serialised.
+
+On a Prefect server with workers, the sweep can be shared out by unit group (`sweep_by_group_flow`): each
+item belongs to exactly one part (`item_group`), one child run sweeps each part, and sweeps of different
+parts run at once while two sweeps of one part (or a whole-cycle sweep) still wait for each other.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from prefect import flow, task
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select, text, true
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from config.settings import get_settings
 from flows import progress
-from flows.lookup import Deadlines, cycle_of
-from flows.params import Listing, SweepParams
+from flows.fanout import start_group_runs, wait_for_group_runs
+from flows.lookup import Deadlines, cycle_groups, cycle_of
+from flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
 from flows.remediation import follow_up_due as follow_up_deadlines
-from flows.runtime import engine_for, now
+from flows.runtime import UserError, engine_for, now
 from models.audit import EventDraft, append
 from models.bulk import insert_rows
 from models.chasing import Step, days_late, days_left, policy_from, steps_due
-from models.db import write_session
+from models.db import read_session, write_session
 from models.directory import Directory, Recipient
 from models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, FollowUp, OrgUnit
 from models.text import canonical
@@ -40,7 +47,7 @@ from states.cycle import CyclePhase
 S = AssessmentState
 NOT_SUBMITTED = (S.plan, S.self_assess)
 PLAN_PHASES = (CyclePhase.planning, CyclePhase.self_assessment)
-SWEEP_LOCK = 4_201_021  # PostgreSQL advisory lock id: one sweep at a time
+SWEEP_LOCK = 4_201_021  # PostgreSQL advisory lock id: a whole sweep alone, sweeps of parts side by side
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,14 @@ class SweepSummary:
     messages: int = 0
 
 
-def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
-    """Everything of a cycle that has a deadline and is not done yet (one query)."""
+def chase_items(session: Session, cycle: Cycle, part: str | None = None) -> list[ChaseItem]:
+    """Everything of a cycle that has a deadline and is not done yet (one query per kind of item); with
+    `part`, only the items of that part of the cycle (a group's code, or NO_GROUP: see `item_group`)."""
+    groups = cycle_groups(session, cycle) if part is not None else []
+    # assessments, contributions and follow-ups belong to their assessment's group, always one of the cycle's
+    in_part: ColumnElement[bool] = (
+        true() if part is None else false() if part == NO_GROUP else col(Assessment.group_code) == part
+    )
     rows = session.execute(
         select(
             col(Assessment.id),
@@ -87,7 +100,7 @@ def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
             col(OrgUnit.name),
         )
         .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
-        .where(col(Assessment.cycle_id) == cycle.id)
+        .where(col(Assessment.cycle_id) == cycle.id, in_part)
     ).tuples()
     plan, submission, supplement = (Deadlines(session, cycle, p) for p in ("plan", "submission", "supplement"))
     items: list[ChaseItem] = []
@@ -101,18 +114,22 @@ def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
         elif state == S.supplement_requested and (due := supplement_due or supplement.due(uid, group)):
             items.append(ChaseItem("assessment", aid, uid, code, name, "supplement", due))
     commitment = Deadlines(session, cycle, "commitment")
+    group_of_unit = units_groups(session) if part is not None else {}
     for cid, uid, code, name, unit_group in session.execute(
         select(col(Commitment.id), col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.name), col(OrgUnit.group_code))
         .join(OrgUnit, col(OrgUnit.id) == col(Commitment.unit_id))
         .where(col(Commitment.cycle_id) == cycle.id, col(Commitment.state) == CommitmentState.sent)
     ).tuples():
         assert cid is not None and uid is not None
+        if part is not None and item_group(group_of_unit.get(uid), groups) != part:
+            continue
         if due := commitment.due(uid, unit_group or ""):
             items.append(ChaseItem("commitment", cid, uid, code, name, "commitment", due))
     for cid, uid, code, name, due in session.execute(
         select(col(Contribution.id), col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.name), col(Contribution.due_at))
         .join(OrgUnit, col(OrgUnit.id) == col(Contribution.unit_id))
-        .where(col(Contribution.cycle_id) == cycle.id, col(Contribution.state) == "assigned")
+        .join(Assessment, col(Assessment.id) == col(Contribution.assessment_id))
+        .where(col(Contribution.cycle_id) == cycle.id, col(Contribution.state) == "assigned", in_part)
     ).tuples():
         assert cid is not None and uid is not None
         items.append(ChaseItem("contribution", cid, uid, code, name, "contribution", due))
@@ -128,12 +145,41 @@ def chase_items(session: Session, cycle: Cycle) -> list[ChaseItem]:
         )
         .join(OrgUnit, col(OrgUnit.id) == col(FollowUp.unit_id))
         .join(Assessment, col(Assessment.id) == col(FollowUp.assessment_id))
-        .where(col(FollowUp.cycle_id) == cycle.id, col(FollowUp.state) == "required")
+        .where(col(FollowUp.cycle_id) == cycle.id, col(FollowUp.state) == "required", in_part)
     ).tuples():
         assert fid is not None and uid is not None
         if due := follow_up_due[kind].due(uid, group):
             items.append(ChaseItem("follow_up", fid, uid, code, name, kind, due))
     return items
+
+
+def units_groups(session: Session) -> dict[int, str | None]:
+    """Each unit's group: its own, or else its nearest ancestor's (a team or commune belongs to the group of
+    the assessed unit above it); None above the assessed units (one query over the unit tree)."""
+    parent: dict[int, int | None] = {}
+    found: dict[int, str | None] = {}
+    for uid, parent_id, code in session.execute(
+        select(col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.group_code))
+    ).tuples():
+        assert uid is not None
+        parent[uid] = parent_id
+        if code is not None:
+            found[uid] = code
+    for uid in parent:
+        path: list[int] = []
+        node: int | None = uid
+        while node is not None and node not in found and node not in path:
+            path.append(node)
+            node = parent.get(node)
+        group = found.get(node) if node is not None else None
+        found.update(dict.fromkeys(path, group))
+    return found
+
+
+def item_group(group: str | None, groups: Sequence[str]) -> str:
+    """The part of the cycle an item is swept in: its group if the cycle has it, else NO_GROUP (the
+    authority's own commitment). Every item is in exactly one part."""
+    return group if group is not None and group in groups else NO_GROUP
 
 
 def recipients_of(item: ChaseItem, step: Step) -> tuple[str, ...]:
@@ -159,11 +205,22 @@ def _sent(session: Session, cycle: Cycle) -> dict[tuple[str, int, str, datetime]
     return sent
 
 
-def _lock(session: Session) -> None:
-    """Serialise sweeps: on PostgreSQL an advisory lock held until commit; SQLite's writing
-    transaction (BEGIN IMMEDIATE) already holds the database's write lock."""
+def _lock(session: Session, group: str | None) -> None:
+    """Serialise sweeps: on PostgreSQL an advisory lock held until commit, exclusive for a whole sweep and
+    shared for a sweep of one part (parts hold no item in common; `_lock_part` serialises two sweeps of the
+    same part). SQLite's writing transaction (BEGIN IMMEDIATE) already holds the database's write lock."""
     if session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({SWEEP_LOCK})")
+        mode = "pg_advisory_xact_lock" if group is None else "pg_advisory_xact_lock_shared"
+        session.connection().exec_driver_sql(f"SELECT {mode}({SWEEP_LOCK})")
+
+
+def _lock_part(session: Session, cycle: Cycle, group: str) -> None:
+    """One sweep at a time of a part of a cycle (PostgreSQL; a hash collision only makes two parts wait)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"cchc-sweep:{cycle.id}:{group}"},
+        )
 
 
 @task(name="sweep")
@@ -173,14 +230,17 @@ def sweep(params: SweepParams) -> SweepSummary:
     engine = engine_for(params.database_url)
     as_of = params.at or now()
     with write_session(engine) as session:
-        _lock(session)
+        _lock(session, params.group)
         cycle = cycle_of(session, params.year)
+        if params.group is not None:
+            _check_group(session, cycle, params.group)
+            _lock_part(session, cycle, params.group)
         summary = SweepSummary(year=cycle.year, as_of=as_of)
         if cycle.imported or cycle.phase == CyclePhase.closed:
             return summary
         assert cycle.id is not None
         policy = policy_from(json.loads(cycle.chase_policy or "{}"))
-        items = chase_items(session, cycle)
+        items = chase_items(session, cycle, params.group)
         summary.items = len(items)
         progress.step("Rà soát hạn", len(items))
         sent = _sent(session, cycle)
@@ -281,7 +341,58 @@ def _messages(
     return [Queued(f"{key}:{p.code}", kind, p.email, p.name, shared, lang, item.unit_code, cycle.year) for p in people]
 
 
+def _check_group(session: Session, cycle: Cycle, group: str) -> None:
+    groups = cycle_groups(session, cycle)
+    if group != NO_GROUP and group not in groups:
+        raise UserError(f"no group {group!r} in the {cycle.year} cycle (groups: {', '.join(groups)}, or {NO_GROUP})")
+
+
 @flow(name="deadline-sweep")
 def sweep_flow(params: SweepParams) -> SweepSummary:
     """The daily deadline sweep (also run on demand: `cchc sweep --as-of`)."""
     return sweep(params)
+
+
+# --- shared out by group, on a Prefect server with workers ---------------------------------------
+
+
+@task(name="split-sweep")
+def split_sweep(params: SweepParams) -> dict[str, dict[str, Any]]:
+    """The parameters of each part's sweep: one per group of the cycle and one for the items of no group,
+    all of the same cycle as of the same moment."""
+    if params.group is not None:
+        raise UserError("a sweep by group sweeps every group: leave `group` empty (or run the group's sweep)")
+    with read_session(engine_for(params.database_url)) as session:
+        cycle = cycle_of(session, params.year)
+        year, parts = cycle.year, [*cycle_groups(session, cycle), NO_GROUP]
+    base = SweepParams(database_url=params.database_url, actor=params.actor, at=params.at or now(), year=year)
+    return {group: base.model_copy(update={"group": group}).model_dump(mode="json") for group in parts}
+
+
+def merge_sweeps(summaries: Sequence[SweepSummary]) -> SweepSummary:
+    """One summary of the parts' sweeps, as the whole cycle's sweep would give it."""
+    merged = SweepSummary(year=summaries[0].year, as_of=summaries[0].as_of)
+    for part in summaries:
+        merged.items += part.items
+        merged.messages += part.messages
+        merged.lines.extend(part.lines)
+    merged.lines.sort(key=lambda x: (x.due_at, x.unit, x.step))
+    return merged
+
+
+@flow(name="deadline-sweep-group", persist_result=True)
+def sweep_group_flow(params: SweepParams) -> SweepSummary:
+    """One part of the deadline sweep (a child run of deadline-sweep-by-group); its summary is kept as the
+    run's result for the parent."""
+    if params.group is None:
+        raise UserError("a group's sweep needs its `group` (a group's code, or '-' for the items of no group)")
+    return sweep.with_options(persist_result=False)(params)
+
+
+@flow(name="deadline-sweep-by-group")
+def sweep_by_group_flow(params: SweepByGroupParams) -> SweepSummary:
+    """The deadline sweep shared out by unit group: one run of the child deployment per group, taken by any
+    worker of its pool; fails, naming them, if any group's sweep did not complete."""
+    children = split_sweep(params)
+    runs = start_group_runs(params.deployment, children, "sweep")
+    return merge_sweeps(wait_for_group_runs(runs, params.poll_s, params.timeout_s))

@@ -94,17 +94,32 @@ def parse_local_date(value: Any) -> date:
 def parse_local_instant(value: Any, tz: ZoneInfo) -> datetime:
     """A deadline as a UTC instant. A date alone means before that day begins ("trước ngày 31/8")."""
     if isinstance(value, datetime):
-        local = value if value.tzinfo else value.replace(tzinfo=tz)
-        return local.astimezone(UTC)
+        return _utc(value if value.tzinfo else value.replace(tzinfo=tz))
     if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), tz).astimezone(UTC)
+        return _utc(datetime.combine(value, time(0, 0), tz))
     text = str(value).strip()
     for fmt in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=tz).astimezone(UTC)
+            local = datetime.strptime(text, fmt).replace(tzinfo=tz)
         except ValueError:
-            pass
-    return datetime.combine(parse_local_date(text), time(0, 0), tz).astimezone(UTC)
+            continue
+        return _utc(local)
+    return _utc(datetime.combine(parse_local_date(text), time(0, 0), tz))
+
+
+class OutOfRange(ValueError):
+    """A moment outside the years cycles run in: the chasing ladder and the reports count days on from a
+    deadline, and nothing must overflow (Python's dates end with the year 9999)."""
+
+
+EARLIEST, LATEST = 1900, 2999
+
+
+def _utc(local: datetime) -> datetime:
+    """A moment in UTC, or OutOfRange when it falls outside the years 1900 to 2999."""
+    if not EARLIEST <= local.year <= LATEST:
+        raise OutOfRange(f"{local:%d/%m/%Y %H:%M} is outside the years {EARLIEST} to {LATEST}")
+    return local.astimezone(UTC)
 
 
 @dataclass(frozen=True)

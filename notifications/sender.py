@@ -1,6 +1,7 @@
 """Delivering mail with aiosmtplib: a few persistent connections at once, each reused for many messages.
 
-The sender only reports what happened to each message; the outbox decides what to do next:
+The sender only reports what happened to each message, as soon as it happens (`on_delivery`), and the
+outbox decides what to do next:
 - sent: the server accepted it (250);
 - retry: the server is down or said "try later" (connection errors, timeouts, 4xx);
 - dead: the server refused it for good (5xx).
@@ -9,7 +10,7 @@ The sender only reports what happened to each message; the outbox decides what t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -59,7 +60,10 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return "retry", f"{type(exc).__name__}: {exc}".strip()
 
 
-async def _worker(config: SmtpConfig, queue: asyncio.Queue[tuple[int, Mail]], out: list[Delivery]) -> None:
+OnDelivery = Callable[[Delivery], None]
+
+
+async def _worker(config: SmtpConfig, queue: asyncio.Queue[tuple[int, Mail]], report: OnDelivery) -> None:
     smtp: aiosmtplib.SMTP | None = None
     try:
         while True:
@@ -72,10 +76,10 @@ async def _worker(config: SmtpConfig, queue: asyncio.Queue[tuple[int, Mail]], ou
                     smtp = _client(config)
                     await smtp.connect()
                 await smtp.sendmail(mail.sender, [mail.recipient], mail.data)
-                out.append(Delivery(key, "sent"))
+                report(Delivery(key, "sent"))
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 outcome, error = classify(exc)
-                out.append(Delivery(key, outcome, error))
+                report(Delivery(key, outcome, error))
                 if not isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPDataError):
                     await _drop(smtp)
                     smtp = None
@@ -91,19 +95,31 @@ async def _drop(smtp: aiosmtplib.SMTP | None) -> None:
             smtp.close()
 
 
-async def send_all(config: SmtpConfig, mails: Sequence[tuple[int, Mail]]) -> list[Delivery]:
-    """Send every (key, mail) over at most `config.concurrency` reused connections."""
+async def send_all(
+    config: SmtpConfig, mails: Sequence[tuple[int, Mail]], on_delivery: OnDelivery | None = None
+) -> list[Delivery]:
+    """Send every (key, mail) over at most `config.concurrency` reused connections. `on_delivery` hears of
+    each message the moment its outcome is known (synchronously, before the next SMTP command), so that
+    the outbox can record an accepted message before anything else happens."""
     queue: asyncio.Queue[tuple[int, Mail]] = asyncio.Queue()
     for item in mails:
         queue.put_nowait(item)
     out: list[Delivery] = []
+
+    def report(delivery: Delivery) -> None:
+        out.append(delivery)
+        if on_delivery is not None:
+            on_delivery(delivery)
+
     workers = max(1, min(config.concurrency, len(mails)))
-    await asyncio.gather(*(_worker(config, queue, out) for _ in range(workers)))
+    await asyncio.gather(*(_worker(config, queue, report) for _ in range(workers)))
     return out
 
 
-def deliver(config: SmtpConfig, mails: Sequence[tuple[int, Mail]]) -> list[Delivery]:
+def deliver(
+    config: SmtpConfig, mails: Sequence[tuple[int, Mail]], on_delivery: OnDelivery | None = None
+) -> list[Delivery]:
     """Blocking wrapper of `send_all` for a synchronous flow task."""
     if not mails:
         return []
-    return asyncio.run(send_all(config, mails))
+    return asyncio.run(send_all(config, mails, on_delivery))

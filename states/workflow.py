@@ -48,8 +48,9 @@ def load_facts(
     unit_codes: Sequence[str] | None = None,
     states: Sequence[str] | None = None,
     with_scores: bool = False,
+    group: str | None = None,
 ) -> list[AssessmentFacts]:
-    """Facts of a cycle's assessments (optionally some units or states), in unit-code order."""
+    """Facts of a cycle's assessments (optionally some units, states or one unit group), in unit-code order."""
     assert cycle.id is not None
     query = (
         select(
@@ -70,6 +71,8 @@ def load_facts(
         query = query.where(col(OrgUnit.code).in_(list(unit_codes)))
     if states is not None:
         query = query.where(col(Assessment.state).in_(list(states)))
+    if group is not None:
+        query = query.where(col(Assessment.group_code) == group)
     rows = session.execute(query.order_by(col(OrgUnit.code))).all()
     unscored: dict[int, list[str]] = {}
     out_of_range: dict[int, list[str]] = {}
@@ -78,6 +81,8 @@ def load_facts(
         scope = [col(Assessment.cycle_id) == cycle.id]
         if states is not None:
             scope.append(col(Assessment.state).in_(list(states)))
+        if group is not None:
+            scope.append(col(Assessment.group_code) == group)
         base = (
             select(col(Assessment.id), col(Criterion.code))
             .join(

@@ -4,13 +4,11 @@ set), and one Prefect test harness for the whole session."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from config.settings import Settings
 from flows.runtime import configure_prefect
@@ -47,19 +45,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A new PostgreSQL database on the test server, migrated once, dropped at the end."""
+    from databases import new_database
+
     assert PG_URL, "CCHC_TEST_DATABASE_URL is not set"
-    base = make_url(PG_URL)
-    name = f"cchc_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(get_engine(url))
-    yield url
-    get_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with new_database(PG_URL, "cchc_test") as url:
+        upgrade(get_engine(url))
+        yield url
 
 
 def _tables() -> str:

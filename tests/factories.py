@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -55,6 +56,18 @@ def load_sample_org(url: str) -> OrgDef:
 def event_count(url: str) -> int:
     with read_session(get_engine(url)) as session:
         return int(session.execute(select(func.count()).select_from(AuditEvent)).scalar_one())
+
+
+def fingerprint(url: str) -> str:
+    """A digest of every row of every table: the same before and after means nothing was written."""
+    from sqlmodel import SQLModel
+
+    digest = hashlib.sha256()
+    with read_session(get_engine(url)) as session:
+        for table in SQLModel.metadata.sorted_tables:
+            rows = session.execute(select(table).order_by(*table.primary_key.columns)).all()
+            digest.update(f"{table.name} {len(rows)} {rows!r}\n".encode())
+    return digest.hexdigest()
 
 
 def scalar(url: str, sql: str, **params: object) -> object:
@@ -131,3 +144,16 @@ def fill_workbook(path: Path, rows: dict[str, list[str]], out: Path) -> Path:
     """Fill an exported workbook as a person would: the yellow cells of each sub-criterion's row."""
     out.write_bytes(fill_in(path.read_bytes(), {code: self_cells(row) for code, row in rows.items()}))
     return out
+
+
+def fuzz(max_examples: int):  # type: ignore[no-untyped-def]
+    """Hypothesis settings of the bad-input tests: the same examples on every run (derandomized), no
+    per-example deadline (a flow runs in each), and fixtures shared by the examples of one test."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        derandomize=True,
+    )

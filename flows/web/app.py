@@ -30,6 +30,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -59,6 +60,7 @@ log = logging.getLogger("cchc.dashboard")
 HERE = Path(__file__).resolve().parent
 COOKIE = "cchc_session"
 MAX_BODY = 1024 * 1024
+MAX_VERSION = 2**31 - 1  # the largest version a database stores (PostgreSQL's integer)
 JOB_LABELS = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Không thành công"}
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -71,6 +73,34 @@ SECURITY_HEADERS = [
         b"frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     ),
 ]
+
+
+class YearConvertor(Convertor[int]):
+    """A cycle's year in a path: four digits (a longer number is no page here, not a database error)."""
+
+    regex = "[0-9]{4}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+class CodeConvertor(Convertor[str]):
+    """A unit's code in a path: no control character (a NUL is no page here, not a database error)."""
+
+    regex = r"[^/\x00-\x1f\x7f]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("year", YearConvertor())
+register_url_convertor("code", CodeConvertor())
 
 
 class LoginRequired(Exception):
@@ -155,6 +185,7 @@ class Dashboard:
             raise Forbidden(
                 "Biểu mẫu không hợp lệ hoặc đã cũ (thiếu mã chống giả mạo CSRF). Hãy tải lại trang và thử lại."
             )
+        _refuse_unreadable(form.multi_items())
         return form
 
     def user(self, request: Request) -> Actor | None:
@@ -329,6 +360,8 @@ class Dashboard:
         raw = request.query_params.get("version", "")
         version = int(raw) if raw.isdigit() else None
         try:
+            if version is not None and version > MAX_VERSION:
+                raise UserError(f"no version {version}")
             view = views.ranking_view(self.database_url, year, version)
         except UserError:
             which = f"lần công bố {version}" if version else "kết quả công bố"
@@ -348,6 +381,7 @@ class Dashboard:
     def audit(self, request: Request) -> Response:
         actor = self.require_all(request)
         params = request.query_params
+        _refuse_unreadable(params.multi_items())
         wanted = views.AuditFilter(
             unit=params.get("unit", "").strip(),
             actor=params.get("actor", "").strip(),
@@ -551,14 +585,14 @@ class Dashboard:
             Route("/login", self.login_page, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
-            Route("/cycles/{year:int}", self.overview),
-            Route("/cycles/{year:int}/ranking", self.ranking),
-            Route("/cycles/{year:int}/units/{code}", self.unit),
-            Route("/cycles/{year:int}/sweep", self.sweep, methods=["POST"]),
-            Route("/cycles/{year:int}/appraise", self.appraise, methods=["POST"]),
-            Route("/cycles/{year:int}/publish", self.publish, methods=["POST"]),
-            Route("/cycles/{year:int}/units/{code}/supplement", self.supplement, methods=["POST"]),
-            Route("/units/{code}", self.unit_link),
+            Route("/cycles/{year:year}", self.overview),
+            Route("/cycles/{year:year}/ranking", self.ranking),
+            Route("/cycles/{year:year}/units/{code:code}", self.unit),
+            Route("/cycles/{year:year}/sweep", self.sweep, methods=["POST"]),
+            Route("/cycles/{year:year}/appraise", self.appraise, methods=["POST"]),
+            Route("/cycles/{year:year}/publish", self.publish, methods=["POST"]),
+            Route("/cycles/{year:year}/units/{code:code}/supplement", self.supplement, methods=["POST"]),
+            Route("/units/{code:code}", self.unit_link),
             Route("/audit", self.audit),
             Route("/audit/verify", self.audit),
             Route("/jobs/{job_id}", self.job),
@@ -739,11 +773,13 @@ def request_supplement(
     from zoneinfo import ZoneInfo
 
     from flows.selfassessment import change_units
-    from models.calendar import parse_local_instant
+    from models.calendar import OutOfRange, parse_local_instant
 
     codes = [c.strip() for c in criteria.replace(";", ",").split(",") if c.strip()]
     try:
         due_at = parse_local_instant(due.strip(), ZoneInfo(get_settings().timezone)) if due.strip() else None
+    except OutOfRange as exc:
+        raise UserError(f"Hạn {due!r}: {exc}") from None
     except ValueError:
         raise UserError(f"Hạn {due!r} không phải là ngày (viết 08/09/2021 hoặc 08/09/2021 17:00)") from None
     summary = change_units(
@@ -844,11 +880,25 @@ def _pages(request: Request, page: int, pages: int) -> list[tuple[str, str | Non
 
 
 def _day(text: str, label: str) -> Any:
-    from models.calendar import parse_local_date
+    from models.calendar import EARLIEST, LATEST, parse_local_date
 
     if not text.strip():
         return None
     try:
-        return parse_local_date(text)
+        day = parse_local_date(text)
     except ValueError:
         raise UserError(f"{label}: {text!r} không phải là ngày (viết 31/08/2021)") from None
+    if not EARLIEST <= day.year <= LATEST:
+        raise UserError(f"{label}: {text!r} không nằm trong các năm {EARLIEST}–{LATEST}")
+    return day
+
+
+def _refuse_unreadable(fields: Sequence[tuple[str, Any]]) -> None:
+    """A 400 naming the first field that is a file where text is wanted, or holds a control character (a NUL
+    cannot even be stored in PostgreSQL); tabs and line breaks are text."""
+    for name, value in fields:
+        if not isinstance(value, str):
+            raise HTTPException(400, f"Trường {name!r} nhận chữ, không nhận tệp.")
+        bad = next((c for c in value if c < " " and c not in "\t\r\n" or c == "\x7f"), None)
+        if bad is not None:
+            raise HTTPException(400, f"Trường {name!r} có ký tự điều khiển {bad!r}; hãy gõ lại nội dung.")

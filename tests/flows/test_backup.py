@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import io
 import tarfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PG_URL
+from databases import new_database
 from factories import COORDINATOR, at, published_2021, scalar
-from sqlalchemy import create_engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, inspect, select
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from flows.backup import _tables, backup, restore
 from flows.deadlines import extend
 from flows.evidence import add_file
@@ -24,23 +22,15 @@ from models.db import get_engine, read_session
 from models.store import FileStore
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+PG_URL = Settings().test_database_url
 
 
 @pytest.fixture
 def other_url(db_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty database on the other engine where there is one (SQLite ↔ PostgreSQL), else SQLite."""
     if db_url.startswith("sqlite") and PG_URL:
-        base = make_url(PG_URL)
-        name = f"cchc_restore_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-        yield url
-        get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with new_database(PG_URL, "cchc_restore") as url:
+            yield url
     else:
         yield f"sqlite:///{tmp_path / 'restored.db'}"
 

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from factories import COORDINATOR, at, fill_workbook, open_2021, rows_for, sample_org, scalar
-from hypothesis import HealthCheck, given, settings
+from factories import COORDINATOR, at, fill_workbook, fuzz, open_2021, rows_for, sample_org, scalar
+from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import IllegalCharacterError
@@ -21,12 +21,7 @@ from flows.workbooks import export_self_assessment
 from models.scoresheet import SheetError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-FUZZ = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    derandomize=True,
-)
+FUZZ = fuzz(max_examples=60)
 UNITS = ["CAH-CMG", "CAH-BMT", "PV01", "XYZ", "", "cah-cmg", "CAH-CMG "]
 CODES = ["1.1.1", "1.1.2", "3.3.2", "8.4.2", "1.1", "1", "9.9.9", "", "1.1.1.1"]
 SCORES = ["0", "0.5", "0,5", "1", "1.5", "-1", "KAD", "x", "", "1e3", "NaN", "0.125", "２"]

@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config import CONFIG_DIR
-from models.calendar import calendar_path, load_calendar, parse_calendar, parse_local_date, parse_local_instant
+from models.calendar import (
+    OutOfRange,
+    calendar_path,
+    load_calendar,
+    parse_calendar,
+    parse_local_date,
+    parse_local_instant,
+)
 from models.datafile import DataFileError
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -99,6 +106,17 @@ def test_an_aware_datetime_keeps_its_own_zone():
 def test_a_text_that_is_not_a_date_is_refused(text):
     with pytest.raises(ValueError, match="is not a date"):
         parse_local_date(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["01/01/0001", "31/12/9999 23:59", "1899-12-31 23:59", "01/01/3000", datetime(9999, 12, 31, 23, 0, tzinfo=UTC)],
+)
+def test_a_moment_outside_the_years_cycles_run_in_is_refused(value):
+    """Found by the fuzz of the command line: 01/01/0001 overflowed on its way to UTC, and an extension to
+    31/12/9999 was taken and then broke every sweep (the escalation ladder counts days past it)."""
+    with pytest.raises(OutOfRange, match="is outside the years 1900 to 2999"):
+        parse_local_instant(value, TZ)
 
 
 @pytest.mark.parametrize("text", ["31/8/2021", "2021-8-31"])

@@ -107,7 +107,7 @@ def test_a_post_without_the_csrf_token_is_refused(db_url: str, dashboard: Browse
     posts = [r for r in browser.app.routes if "POST" in (getattr(r, "methods", None) or ())]  # type: ignore[attr-defined]
     assert len(posts) >= 8
     for route in posts:
-        path = route.path.replace("{year:int}", "2021").replace("{code}", "CAH-CMG").replace("{token}", "x")
+        path = route.path.replace("{year:year}", "2021").replace("{code:code}", "CAH-CMG").replace("{token}", "x")
         answer = browser.post(path, data={"reason": "thử", "note": "thử", "unit": "CAH-CMG"})
         assert answer.status_code == 403, path
     assert event_count(db_url) == before  # nothing was done
