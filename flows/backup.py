@@ -120,7 +120,7 @@ def backup(database_url: str | None, out: Path) -> BackupSummary:
     revision = current_revision(engine)
     summary = BackupSummary(str(out), revision)
     sums: dict[str, str] = {}
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name[:60]}.", suffix=".partial")
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
             with engine.connect() as connection, connection.begin():

@@ -113,6 +113,9 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, OperationalError | DBAPIError):
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()
         return f"database problem: {detail[0] if detail else type(exc).__name__}"
+    if isinstance(exc, OSError) and exc.strerror:  # a file the system refused: which, and why
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror.lower()}".replace("[", "\\[")
     return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the details)".replace("[", "\\[")
 
 

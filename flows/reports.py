@@ -999,7 +999,7 @@ def report_format(path: Path) -> str:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a file whole or not at all: a temporary file in the same directory, then renamed over it."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name[:60]}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)

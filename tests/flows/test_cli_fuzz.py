@@ -377,6 +377,8 @@ def a_path(base: Path, kind: str, suffix: str, data: bytes) -> Path:
 @example(command=WRITE_COMMANDS[5], kind="in a missing directory", suffix="", data=b"")  # was made, then refused
 @example(command=READ_COMMANDS[4], kind="long name", suffix=".pdf", data=b"%PDF")  # kept as its first 200 characters
 @example(command=WRITE_COMMANDS[0], kind="directory", suffix=".tar.gz", data=b"")  # was an IsADirectoryError
+@example(command=WRITE_COMMANDS[0], kind="long name", suffix=".tar.gz", data=b"")  # its temporary name was too long
+@example(command=WRITE_COMMANDS[2], kind="long name", suffix=".html", data=b"")
 @example(command=WRITE_COMMANDS[1], kind="directory", suffix=".xlsx", data=b"")
 @example(command=WRITE_COMMANDS[2], kind="directory", suffix=".html", data=b"")
 @example(command=WRITE_COMMANDS[3], kind="directory", suffix=".xlsx", data=b"")
