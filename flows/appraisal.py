@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from flows.fanout import start_group_runs, wait_for_group_runs
-from flows.lookup import Deadlines, actor_for, cycle_groups, cycle_of, shown, stored_framework, unit_assessment
+from flows.lookup import (
+    Deadlines,
+    actor_for,
+    check_group,
+    cycle_groups,
+    cycle_of,
+    shown,
+    stored_framework,
+    unit_assessment,
+)
 from flows.params import AppraiseByGroupParams, AppraiseParams
 from flows.runtime import UserError, engine_for, now
 from flows.selfassessment import sub_slots
@@ -164,8 +173,8 @@ def appraise(params: AppraiseParams) -> AppraiseSummary:
     with write_session(engine) as session:
         cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
-        if params.group is not None and params.group not in (groups := cycle_groups(session, cycle)):
-            raise UserError(f"no group {params.group!r} in the {cycle.year} cycle (groups: {', '.join(groups)})")
+        if params.group is not None:
+            check_group(session, cycle, params.group)
         facts = load_facts(session, cycle, unit_codes=params.units or None, states=None, group=params.group)
         known = {f.unit_code for f in facts}
         missing = sorted(set(params.units) - known)

@@ -58,6 +58,15 @@ def cycle_groups(session: Session, cycle: Cycle) -> list[str]:
     return sorted(codes, key=lambda code: (positions.get(code, 0), code))
 
 
+def check_group(session: Session, cycle: Cycle, group: str, *, other: str | None = None) -> None:
+    """Refuse a group code the cycle does not have (naming those it has, and `other` if that part is allowed
+    too), before any work."""
+    groups = cycle_groups(session, cycle)
+    if group != other and group not in groups:
+        also = f", or {other}" if other else ""
+        raise UserError(f"no group {group!r} in the {cycle.year} cycle (groups: {', '.join(groups)}{also})")
+
+
 def unit_assessment(session: Session, cycle: Cycle, unit: str) -> tuple[Assessment, OrgUnit]:
     """A unit's assessment in a cycle, or a UserError naming the unit."""
     row = session.execute(

@@ -27,7 +27,7 @@ from sqlmodel import col
 from config.settings import get_settings
 from flows import progress
 from flows.fanout import start_group_runs, wait_for_group_runs
-from flows.lookup import Deadlines, cycle_groups, cycle_of
+from flows.lookup import Deadlines, check_group, cycle_groups, cycle_of
 from flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
 from flows.remediation import follow_up_due as follow_up_deadlines
 from flows.runtime import UserError, engine_for, now
@@ -233,7 +233,7 @@ def sweep(params: SweepParams) -> SweepSummary:
         _lock(session, params.group)
         cycle = cycle_of(session, params.year)
         if params.group is not None:
-            _check_group(session, cycle, params.group)
+            check_group(session, cycle, params.group, other=NO_GROUP)
             _lock_part(session, cycle, params.group)
         summary = SweepSummary(year=cycle.year, as_of=as_of)
         if cycle.imported or cycle.phase == CyclePhase.closed:
@@ -339,12 +339,6 @@ def _messages(
     key = f"chase:{item.kind}:{item.item_id}:{item.phase}:{item.due_at.isoformat()}:{step.key}"
     shared = canonical({**base, **extra})  # one context for every recipient of the step
     return [Queued(f"{key}:{p.code}", kind, p.email, p.name, shared, lang, item.unit_code, cycle.year) for p in people]
-
-
-def _check_group(session: Session, cycle: Cycle, group: str) -> None:
-    groups = cycle_groups(session, cycle)
-    if group != NO_GROUP and group not in groups:
-        raise UserError(f"no group {group!r} in the {cycle.year} cycle (groups: {', '.join(groups)}, or {NO_GROUP})")
 
 
 @flow(name="deadline-sweep")
