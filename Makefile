@@ -21,9 +21,13 @@ demo: setup
 test: setup
 	$(BIN)/pytest -n auto --dist loadgroup
 
+# mypy finds the packages by their installed names (cchc.flows is the folder flows/) through links under
+# .cache/typecheck/cchc/: it does not run the import hook of the editable install (pyproject.toml, [tool.mypy]).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@mkdir -p .cache/typecheck/cchc
+	@for p in config flows models notifications states; do ln -sfn ../../../$$p .cache/typecheck/cchc/$$p; done
 	$(BIN)/mypy
 
 bench: setup
@@ -33,4 +37,4 @@ bench: setup
 	$(BIN)/python bench/dashboard.py
 
 clean:
-	rm -rf $(VENV) cchc.db cchc-demo.db .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cchc.db cchc-demo.db .pytest_cache .mypy_cache .ruff_cache .cache

@@ -34,7 +34,6 @@ import gc
 import json
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -46,14 +45,13 @@ from zoneinfo import ZoneInfo
 STARTED = time.perf_counter()
 
 # Runnable as `python bench/cycle.py` from the repository without installing it either.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
+from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
 
 configure_prefect()  # before prefect or any flows module is imported
 
-from config.settings import get_settings  # noqa: E402
-from flows.synthetic import synthetic_org, unit_code  # noqa: E402
+from cchc.config.settings import get_settings  # noqa: E402
+from cchc.flows.synthetic import synthetic_org, unit_code  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2021
@@ -143,7 +141,7 @@ class Clock:
 
 
 def _rows(framework: Any, units: int) -> Iterator[list[str]]:
-    from flows.synthetic import unit_rows
+    from cchc.flows.synthetic import unit_rows
 
     for i in range(1, units + 1):
         yield from unit_rows(framework, unit_code(i), quality_of(i), missing_evidence=0.0, not_applicable=0.02)
@@ -152,15 +150,15 @@ def _rows(framework: Any, units: int) -> Iterator[list[str]]:
 def _count(url: str, sql: str) -> int:
     from sqlalchemy import text
 
-    from models.db import get_engine, read_session
+    from cchc.models.db import get_engine, read_session
 
     with read_session(get_engine(url)) as session:
         return int(session.execute(text(sql)).scalar_one())
 
 
 def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str, Any]:
-    from models.db import get_engine, write_session
-    from models.migrate import upgrade
+    from cchc.models.db import get_engine, write_session
+    from cchc.models.migrate import upgrade
 
     clock = Clock(profile_dir)
     setup: dict[str, float] = {}
@@ -172,8 +170,8 @@ def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str,
         raise SystemExit(f"{engine.url.render_as_string()} already holds a cycle: give an empty database")
     setup["schema_s"] = time.perf_counter() - start
 
-    from flows.lookup import actor_for
-    from flows.org import write_org
+    from cchc.flows.lookup import actor_for
+    from cchc.flows.org import write_org
 
     start = time.perf_counter()
     org = synthetic_org(units)
@@ -181,8 +179,8 @@ def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str,
         write_org(session, org, actor_for(session, None, task="bench"), at("01/06/2021"), "bench")
     setup["org_s"] = time.perf_counter() - start
 
-    from flows.synthetic import write_csv
-    from models.framework import framework_path, load_framework
+    from cchc.flows.synthetic import write_csv
+    from cchc.models.framework import framework_path, load_framework
 
     start = time.perf_counter()
     framework = load_framework(framework_path(get_settings().config_dir, FRAMEWORK))
@@ -194,7 +192,7 @@ def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str,
     start = time.perf_counter()
     from prefect import flow
 
-    from flows.runtime import local_flow_runs
+    from cchc.flows.runtime import local_flow_runs
 
     @flow(name="bench-warm-up")
     def warm_up() -> int:
@@ -209,11 +207,18 @@ def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str,
         flush=True,
     )
 
-    from flows.appraisal import appraise_flow
-    from flows.cycle import advance_cycle_flow, open_cycle_flow
-    from flows.params import AdvanceParams, AppraiseParams, ImportParams, OpenCycleParams, PublishParams, SubmitParams
-    from flows.publication import publish_flow
-    from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+    from cchc.flows.appraisal import appraise_flow
+    from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.params import (
+        AdvanceParams,
+        AppraiseParams,
+        ImportParams,
+        OpenCycleParams,
+        PublishParams,
+        SubmitParams,
+    )
+    from cchc.flows.publication import publish_flow
+    from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
 
     with local_flow_runs():
         opened = clock.run(

@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
+from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
 
 configure_prefect()
 
@@ -52,18 +51,18 @@ def build(units: int, scored: int, url: str, work: Path) -> dict[str, Any]:
     from cycle import quality_of  # bench/cycle.py: how well unit i did
     from sqlalchemy import text
 
-    from config.settings import get_settings
-    from flows.cycle import advance_cycle_flow, open_cycle_flow
-    from flows.lookup import actor_for
-    from flows.org import write_org
-    from flows.params import AdvanceParams, ImportParams, OpenCycleParams, SubmitParams, SweepParams
-    from flows.selfassessment import import_self_assessment_flow, submit_flow
-    from flows.sweep import sweep_flow
-    from flows.synthetic import synthetic_org, unit_code, unit_rows, write_csv
-    from flows.web.auth import set_password
-    from models.db import get_engine, write_session
-    from models.framework import framework_path, load_framework
-    from models.migrate import upgrade
+    from cchc.config.settings import get_settings
+    from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.lookup import actor_for
+    from cchc.flows.org import write_org
+    from cchc.flows.params import AdvanceParams, ImportParams, OpenCycleParams, SubmitParams, SweepParams
+    from cchc.flows.selfassessment import import_self_assessment_flow, submit_flow
+    from cchc.flows.sweep import sweep_flow
+    from cchc.flows.synthetic import synthetic_org, unit_code, unit_rows, write_csv
+    from cchc.flows.web.auth import set_password
+    from cchc.models.db import get_engine, write_session
+    from cchc.models.framework import framework_path, load_framework
+    from cchc.models.migrate import upgrade
 
     figures: dict[str, Any] = {}
     start = time.perf_counter()
@@ -126,7 +125,7 @@ def measure(runs: int, get: Callable[[], Any]) -> tuple[float, float]:
 
 
 def run(units: int, scored: int, runs: int, url: str, work: Path) -> dict[str, Any]:
-    from flows.runtime import local_flow_runs
+    from cchc.flows.runtime import local_flow_runs
 
     with local_flow_runs():
         figures: dict[str, Any] = {"units": units, "scored": scored, **build(units, scored, url, work)}
@@ -136,9 +135,9 @@ def run(units: int, scored: int, runs: int, url: str, work: Path) -> dict[str, A
         warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
         from starlette.testclient import TestClient
 
-    from flows.web.app import create_app, settle
-    from flows.web.settings import DashboardSettings
-    from models.db import get_engine
+    from cchc.flows.web.app import create_app, settle
+    from cchc.flows.web.settings import DashboardSettings
+    from cchc.models.db import get_engine
 
     figures["db"] = get_engine(url).dialect.name
     moment = at("05/09/2021", "10:00")

@@ -16,7 +16,6 @@ import argparse
 import json
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -24,10 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
+from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
 
 configure_prefect()
 
@@ -39,17 +35,17 @@ def at(day: str, clock: str = "09:00") -> datetime:
 
 
 def run(units: int, url: str, work: Path) -> dict[str, Any]:
-    from config.settings import get_settings
-    from flows.cycle import advance_cycle_flow, open_cycle_flow
-    from flows.lookup import actor_for
-    from flows.org import write_org
-    from flows.params import AdvanceParams, ImportParams, OpenCycleParams
-    from flows.runtime import local_flow_runs
-    from flows.selfassessment import import_self_assessment_flow
-    from flows.synthetic import synthetic_org, unit_code, unit_rows, write_csv
-    from models.db import get_engine, write_session
-    from models.framework import framework_path, load_framework
-    from models.migrate import upgrade
+    from cchc.config.settings import get_settings
+    from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.lookup import actor_for
+    from cchc.flows.org import write_org
+    from cchc.flows.params import AdvanceParams, ImportParams, OpenCycleParams
+    from cchc.flows.runtime import local_flow_runs
+    from cchc.flows.selfassessment import import_self_assessment_flow
+    from cchc.flows.synthetic import synthetic_org, unit_code, unit_rows, write_csv
+    from cchc.models.db import get_engine, write_session
+    from cchc.models.framework import framework_path, load_framework
+    from cchc.models.migrate import upgrade
 
     engine = get_engine(url)
     upgrade(engine)

@@ -35,16 +35,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
+from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
 
 configure_prefect()
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SINK = """
 import sys, time
-from notifications.sink import LoopbackMailbox
+from cchc.notifications.sink import LoopbackMailbox
 box = LoopbackMailbox(port=int(sys.argv[1])).start()
 print("ready", flush=True)
 sys.stdin.readline()
@@ -66,17 +65,17 @@ def free_port() -> int:
 def run(units: int, mails: int, url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from config.settings import get_settings
-    from flows.cycle import advance_cycle_flow, open_cycle_flow
-    from flows.lookup import actor_for
-    from flows.notify import flush_flow
-    from flows.org import write_org
-    from flows.params import AdvanceParams, FlushParams, OpenCycleParams, SweepParams
-    from flows.runtime import local_flow_runs
-    from flows.sweep import sweep_flow
-    from flows.synthetic import synthetic_org
-    from models.db import get_engine, write_session
-    from models.migrate import upgrade
+    from cchc.config.settings import get_settings
+    from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.lookup import actor_for
+    from cchc.flows.notify import flush_flow
+    from cchc.flows.org import write_org
+    from cchc.flows.params import AdvanceParams, FlushParams, OpenCycleParams, SweepParams
+    from cchc.flows.runtime import local_flow_runs
+    from cchc.flows.sweep import sweep_flow
+    from cchc.flows.synthetic import synthetic_org
+    from cchc.models.db import get_engine, write_session
+    from cchc.models.migrate import upgrade
 
     engine = get_engine(url)
     upgrade(engine)
@@ -118,7 +117,6 @@ def run(units: int, mails: int, url: str) -> dict[str, Any]:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         assert sink.stdout is not None and sink.stdin is not None
         assert sink.stdout.readline().strip() == "ready"

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config import CONFIG_DIR
+from cchc.config import CONFIG_DIR
 
 
 class Settings(BaseSettings):

@@ -19,8 +19,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.fanout import start_group_runs, wait_for_group_runs
-from flows.lookup import (
+from cchc.flows.fanout import start_group_runs, wait_for_group_runs
+from cchc.flows.lookup import (
     Deadlines,
     actor_for,
     check_group,
@@ -30,22 +30,22 @@ from flows.lookup import (
     stored_framework,
     unit_assessment,
 )
-from flows.params import AppraiseByGroupParams, AppraiseParams
-from flows.runtime import UserError, engine_for, now
-from flows.selfassessment import sub_slots
-from models.audit import EventDraft, append
-from models.bulk import bulk_work, update_rows
-from models.db import read_session, write_session
-from models.framework import FrameworkDef
-from models.people import Actor
-from models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
-from models.scoring import Appraised, appraise_sub, is_on_time
-from models.tables import Adjustment, Assessment, Cycle, Score, table_of
-from models.types import from_hundredths, to_hundredths
-from states.assessment import AssessmentState, assessment_machine
-from states.guards import AssessmentFacts, Context
-from states.machine import TransitionNotAllowed
-from states.workflow import fire_assessments, load_facts
+from cchc.flows.params import AppraiseByGroupParams, AppraiseParams
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.selfassessment import sub_slots
+from cchc.models.audit import EventDraft, append
+from cchc.models.bulk import bulk_work, update_rows
+from cchc.models.db import read_session, write_session
+from cchc.models.framework import FrameworkDef
+from cchc.models.people import Actor
+from cchc.models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
+from cchc.models.scoring import Appraised, appraise_sub, is_on_time
+from cchc.models.tables import Adjustment, Assessment, Cycle, Score, table_of
+from cchc.models.types import from_hundredths, to_hundredths
+from cchc.states.assessment import AssessmentState, assessment_machine
+from cchc.states.guards import AssessmentFacts, Context
+from cchc.states.machine import TransitionNotAllowed
+from cchc.states.workflow import fire_assessments, load_facts
 
 S = AssessmentState
 APPRAISABLE = (S.submitted, S.appraised, S.supplemented)

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from flows.runtime import UserError, engine_for
-from models.audit import Verification, timeline, verify
-from models.db import read_session
-from models.tables import OrgUnit
+from cchc.flows.runtime import UserError, engine_for
+from cchc.models.audit import Verification, timeline, verify
+from cchc.models.db import read_session
+from cchc.models.tables import OrgUnit
 
 
 @dataclass

@@ -12,18 +12,18 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from config.settings import get_settings
-from flows.lookup import actor_for, current_publication, cycle_of, document_ref
-from flows.notices import notify_units
-from flows.params import AwardsParams
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.awards import AwardRules, Proposal, PublishedUnit, load_rules, propose_awards
-from models.db import read_session, write_session
-from models.tables import Award, Cycle, OrgUnit, Person, PersonRole, Result
-from states.assessment import AssessmentState
-from states.cycle import CyclePhase
-from states.workflow import fire_assessments, fire_cycle, load_facts
+from cchc.config.settings import get_settings
+from cchc.flows.lookup import actor_for, current_publication, cycle_of, document_ref
+from cchc.flows.notices import notify_units
+from cchc.flows.params import AwardsParams
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.awards import AwardRules, Proposal, PublishedUnit, load_rules, propose_awards
+from cchc.models.db import read_session, write_session
+from cchc.models.tables import Award, Cycle, OrgUnit, Person, PersonRole, Result
+from cchc.states.assessment import AssessmentState
+from cchc.states.cycle import CyclePhase
+from cchc.states.workflow import fire_assessments, fire_cycle, load_facts
 
 
 @dataclass
@@ -223,7 +223,7 @@ def decide_award(
 ) -> bool:
     """Record the authority's decision on one proposal (approved or rejected, with the decision's number
     and date, e.g. "125/QĐ-CAT ngày 30/9/2021"); audited, and the unit is told. True if it changed."""
-    from models.text import collapse_lines
+    from cchc.models.text import collapse_lines
 
     if decision not in DECISIONS:
         raise UserError(f"unknown decision {decision!r} (expected one of {', '.join(DECISIONS)})")

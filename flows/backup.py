@@ -31,13 +31,13 @@ from sqlalchemy import Date, DateTime, Table, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
-from config.settings import get_settings
-from flows.runtime import UserError, check_target, engine_for, now
-from models.audit import verify
-from models.db import get_engine, read_session, write_session
-from models.migrate import current_revision, head_revision, upgrade
-from models.store import FileStore
-from models.types import Points, UTCDateTime
+from cchc.config.settings import get_settings
+from cchc.flows.runtime import UserError, check_target, engine_for, now
+from cchc.models.audit import verify
+from cchc.models.db import get_engine, read_session, write_session
+from cchc.models.migrate import current_revision, head_revision, upgrade
+from cchc.models.store import FileStore
+from cchc.models.types import Points, UTCDateTime
 
 FORMAT = "cchc-backup/1"
 CHUNK = 5_000
@@ -63,7 +63,7 @@ class RestoreSummary:
 
 
 def _tables() -> list[Table]:
-    import models.tables  # noqa: F401  (registers every table in the metadata)
+    import cchc.models.tables  # noqa: F401  (registers every table in the metadata)
 
     return list(SQLModel.metadata.sorted_tables)  # parents before children
 

@@ -14,8 +14,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from config.settings import get_settings
-from flows.runtime import UserError, check_target, configure_prefect
+from cchc.config.settings import get_settings
+from cchc.flows.runtime import UserError, check_target, configure_prefect
 
 configure_prefect()  # before anything imports prefect
 
@@ -66,7 +66,7 @@ def friendly(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from flows.display import errors
+        from cchc.flows.display import errors
 
         try:
             _refuse_undecodable({**kwargs, "--database-url": _state["database_url"]})
@@ -96,11 +96,11 @@ def _refuse_undecodable(values: dict[str, Any]) -> None:
 def _message(exc: BaseException) -> str:
     from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-    from models.audit import AuditConflict
-    from models.datafile import DataFileError
-    from models.scoresheet import SheetError
-    from states.machine import TransitionNotAllowed
-    from states.workflow import ConcurrentChange
+    from cchc.models.audit import AuditConflict
+    from cchc.models.datafile import DataFileError
+    from cchc.models.scoresheet import SheetError
+    from cchc.states.machine import TransitionNotAllowed
+    from cchc.states.workflow import ConcurrentChange
 
     known = (UserError, DataFileError, SheetError, TransitionNotAllowed, ConcurrentChange, AuditConflict)
     if isinstance(exc, known):
@@ -137,9 +137,9 @@ def main_options(
 @contextlib.contextmanager
 def _flows() -> Iterator[None]:
     """Around a command that runs Prefect flows in this process."""
-    from flows.display import errors
-    from flows.progress import bars
-    from flows.runtime import local_flow_runs
+    from cchc.flows.display import errors
+    from cchc.flows.progress import bars
+    from cchc.flows.runtime import local_flow_runs
 
     errors.print("[dim]Running through Prefect (the first flow starts a temporary local server)…[/dim]", markup=True)
     with local_flow_runs(), bars():
@@ -153,9 +153,9 @@ def _flows() -> Iterator[None]:
 @friendly
 def init() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    from flows.display import console
-    from flows.runtime import open_engine
-    from models.migrate import upgrade
+    from cchc.flows.display import console
+    from cchc.flows.runtime import open_engine
+    from cchc.models.migrate import upgrade
 
     engine = open_engine(_db())
     revision = upgrade(engine)
@@ -169,11 +169,11 @@ def org_load(
     actor: As = None,
 ) -> None:
     """Load the organisation file: add, update or deactivate units and people (idempotent)."""
-    from flows.display import console
-    from flows.lookup import actor_for
-    from flows.org import read_org, write_org
-    from flows.runtime import engine_for, now
-    from models.db import write_session
+    from cchc.flows.display import console
+    from cchc.flows.lookup import actor_for
+    from cchc.flows.org import read_org, write_org
+    from cchc.flows.runtime import engine_for, now
+    from cchc.models.db import write_session
 
     path = path or get_settings().config_dir / "org" / "daklak.yaml"
     org = read_org(path)
@@ -212,9 +212,9 @@ def cycle_open(
     actor: As = None,
 ) -> None:
     """Open a year's cycle: frameworks, deadlines, one assessment per assessed unit (idempotent)."""
-    from flows.cycle import open_cycle_flow
-    from flows.display import console
-    from flows.params import OpenCycleParams
+    from cchc.flows.cycle import open_cycle_flow
+    from cchc.flows.display import console
+    from cchc.flows.params import OpenCycleParams
 
     with _flows():
         summary = open_cycle_flow(
@@ -243,9 +243,9 @@ def cycle_advance(
     actor: As = None,
 ) -> None:
     """Move the cycle to its next phase (planning → self_assessment → appraisal; awards → remediation → closed)."""
-    from flows.cycle import advance_cycle_flow
-    from flows.display import console
-    from flows.params import AdvanceParams
+    from cchc.flows.cycle import advance_cycle_flow
+    from cchc.flows.display import console
+    from cchc.flows.params import AdvanceParams
 
     with _flows():
         summary = advance_cycle_flow(AdvanceParams(year=year, reason=reason, database_url=_db(), actor=_actor(actor)))
@@ -260,8 +260,8 @@ def cycle_advance(
 @friendly
 def cycle_status_cmd(year: Year = None, as_json: Json = False) -> None:
     """Where the cycle stands: phase, deadlines, units per state per group, who is late."""
-    from flows.display import console, local_time, print_json
-    from flows.status import cycle_status
+    from cchc.flows.display import console, local_time, print_json
+    from cchc.flows.status import cycle_status
 
     status = cycle_status(_db(), year)
     if as_json:
@@ -302,8 +302,8 @@ def results_import(
     actor: As = None,
 ) -> None:
     """Take in a past year's published results, to compare this year's index and rank with."""
-    from flows.display import console
-    from flows.history import import_results
+    from cchc.flows.display import console
+    from cchc.flows.history import import_results
 
     summary = import_results(_db(), year, path, _actor(actor))
     console.print(f"{year}: {summary.units} published results " + ("imported" if summary.created else "already there"))
@@ -321,9 +321,9 @@ def results_compare(
     """Each unit's published index, rank in group and class, year by year, with the latest change."""
     from rich.table import Table
 
-    from flows.display import console, print_json
-    from flows.years import compare_years
-    from models.formats import vn_number, vn_signed
+    from cchc.flows.display import console, print_json
+    from cchc.flows.years import compare_years
+    from cchc.models.formats import vn_number, vn_signed
 
     comparison = compare_years(_db(), years, unit)
     if as_json:
@@ -361,9 +361,9 @@ def sa_import(
     actor: As = None,
 ) -> None:
     """Import self-scores: everything is checked first; any problem (named by line and column) writes nothing."""
-    from flows.display import console
-    from flows.params import ImportParams
-    from flows.selfassessment import import_self_assessment_flow
+    from cchc.flows.display import console
+    from cchc.flows.params import ImportParams
+    from cchc.flows.selfassessment import import_self_assessment_flow
 
     with _flows():
         summary = import_self_assessment_flow(
@@ -376,7 +376,7 @@ def sa_import(
 
 
 def _report_moves(summary: Any, done: str) -> None:
-    from flows.display import console, errors
+    from cchc.flows.display import console, errors
 
     if summary.moved:
         console.print(f"{done}: {', '.join(summary.moved)}")
@@ -402,8 +402,8 @@ def submit(
     actor: As = None,
 ) -> None:
     """Submit self-assessments to the authority (refused while a sub-criterion is unscored)."""
-    from flows.params import SubmitParams
-    from flows.selfassessment import submit_flow
+    from cchc.flows.params import SubmitParams
+    from cchc.flows.selfassessment import submit_flow
 
     if not units and not all_units:
         raise UserError("name the units (--unit CODE) or submit every ready unit with --all")
@@ -421,7 +421,7 @@ def withdraw(
     actor: As = None,
 ) -> None:
     """Withdraw a submission to edit it (rút lại) — only before appraisal starts."""
-    from flows.selfassessment import change_units
+    from cchc.flows.selfassessment import change_units
 
     _report_moves(change_units(_db(), year, "withdraw", units, _actor(actor), None, reason=reason), "withdrawn")
 
@@ -438,7 +438,7 @@ def supplement_request(
 ) -> None:
     """Ask a unit for more evidence or an explanation; only the named sub-criteria re-open. The unit's
     focal officer and head are told by e-mail."""
-    from flows.selfassessment import change_units
+    from cchc.flows.selfassessment import change_units
 
     codes = [c.strip() for c in criteria.split(",") if c.strip()]
     _report_moves(
@@ -466,7 +466,7 @@ def supplement_submit(
     actor: As = None,
 ) -> None:
     """The unit has supplied what was asked (import the new evidence first); it goes back to appraisal."""
-    from flows.selfassessment import change_units
+    from cchc.flows.selfassessment import change_units
 
     _report_moves(
         change_units(_db(), year, "submit_supplement", unit, _actor(actor), None, reason=note),
@@ -478,7 +478,7 @@ def supplement_submit(
 @friendly
 def supplement_skip(units: Units = None, year: Year = None, actor: As = None) -> None:
     """Go on without a supplement for appraised units where none was requested (all of them by default)."""
-    from flows.selfassessment import change_units
+    from cchc.flows.selfassessment import change_units
 
     _report_moves(
         change_units(_db(), year, "skip_supplement", units or [], _actor(actor), None, states=["appraised"]),
@@ -495,7 +495,7 @@ def supplement_close(
     actor: As = None,
 ) -> None:
     """Go on without a requested supplement (e.g. its deadline passed); the appraisal stands."""
-    from flows.selfassessment import change_units
+    from cchc.flows.selfassessment import change_units
 
     _report_moves(
         change_units(_db(), year, "close_supplement", unit, _actor(actor), None, reason=reason),
@@ -515,9 +515,9 @@ def appraise(
 ) -> None:
     """Appraise submitted units and re-appraise changed ones. Running it again with the same inputs changes
     nothing; changed inputs give a new appraisal version with its diff in the audit trail."""
-    from flows.appraisal import appraise_flow
-    from flows.display import console, errors
-    from flows.params import AppraiseParams
+    from cchc.flows.appraisal import appraise_flow
+    from cchc.flows.display import console, errors
+    from cchc.flows.params import AppraiseParams
 
     with _flows():
         summary = appraise_flow(
@@ -553,8 +553,8 @@ def adjust(
     actor: As = None,
 ) -> None:
     """Grant (or revoke) a bonus or penalty of ±2 points to a unit, with its reason."""
-    from flows.appraisal import adjust as do_adjust
-    from flows.display import console
+    from cchc.flows.appraisal import adjust as do_adjust
+    from cchc.flows.display import console
 
     summary = do_adjust(_db(), year, unit, item, reason, _actor(actor), None, revoke=revoke)
     console.print(summary.message)
@@ -569,9 +569,9 @@ def publish(
     actor: As = None,
 ) -> None:
     """Publish the results: index, class and rank in group; a correction publishes a new version."""
-    from flows.display import console, print_json, print_ranking
-    from flows.params import PublishParams
-    from flows.publication import publish_flow, read_ranking
+    from cchc.flows.display import console, print_json, print_ranking
+    from cchc.flows.params import PublishParams
+    from cchc.flows.publication import publish_flow, read_ranking
 
     with _flows():
         summary = publish_flow(PublishParams(year=year, reason=reason, database_url=_db(), actor=_actor(actor)))
@@ -595,7 +595,7 @@ def reopen(
     actor: As = None,
 ) -> None:
     """Reopen a published result for correction (the authority's leadership only; audited)."""
-    from flows.selfassessment import change_units
+    from cchc.flows.selfassessment import change_units
 
     _report_moves(change_units(_db(), year, "reopen", unit, _actor(actor), None, reason=reason), "reopened")
 
@@ -610,8 +610,8 @@ def ranking(
     as_json: Json = False,
 ) -> None:
     """Show a published ranking (superseded versions stay readable)."""
-    from flows.display import print_json, print_ranking
-    from flows.publication import read_ranking
+    from cchc.flows.display import print_json, print_ranking
+    from cchc.flows.publication import read_ranking
 
     report = read_ranking(_db(), year, version)
     print_json(report.as_json()) if as_json else print_ranking(report)
@@ -623,9 +623,9 @@ def awards(year: Year = None, as_json: Json = False, actor: As = None) -> None:
     """Propose awards from the published results (never from self-scores) and apply the head rule."""
     from rich.table import Table
 
-    from flows.awards import awards_flow
-    from flows.display import console, print_json
-    from flows.params import AwardsParams
+    from cchc.flows.awards import awards_flow
+    from cchc.flows.display import console, print_json
+    from cchc.flows.params import AwardsParams
 
     with _flows():
         summary = awards_flow(AwardsParams(year=year, database_url=_db(), actor=_actor(actor)))
@@ -658,8 +658,8 @@ def award_decision(
     actor: As = None,
 ) -> None:
     """Record the authority's decision on an award proposal; audited, and the unit is told."""
-    from flows.awards import decide_award
-    from flows.display import console
+    from cchc.flows.awards import decide_award
+    from cchc.flows.display import console
 
     changed = decide_award(_db(), year, unit, rule, decision, ref, note, _actor(actor))
     console.print(f"{unit} {rule}: {decision} by {ref}" + ("" if changed else " (already recorded)"))
@@ -681,8 +681,8 @@ def remediation_status(year: Year = None, as_json: Json = False) -> None:
 
     from rich.table import Table
 
-    from flows.display import console, local_time, print_json
-    from flows.remediation import read_follow_ups
+    from cchc.flows.display import console, local_time, print_json
+    from cchc.flows.remediation import read_follow_ups
 
     rows = read_follow_ups(_db(), year)
     if as_json:
@@ -714,8 +714,8 @@ def remediation_submit(
     actor: As = None,
 ) -> None:
     """Record a unit's remediation plan or breakthrough registration (the sweep stops chasing it)."""
-    from flows.display import console
-    from flows.remediation import receive_follow_up
+    from cchc.flows.display import console
+    from cchc.flows.remediation import receive_follow_up
 
     new = receive_follow_up(_db(), year, unit, kind, ref, note, _actor(actor))
     console.print(f"{unit}: {kind} document {ref} " + ("recorded" if new else "was already recorded"))
@@ -729,8 +729,8 @@ def remediation_require(
     actor: As = None,
 ) -> None:
     """After a corrected publication: require what the current version requires, waive the rest."""
-    from flows.display import console
-    from flows.remediation import require_again
+    from cchc.flows.display import console
+    from cchc.flows.remediation import require_again
 
     summary = require_again(_db(), year, _actor(actor), str(rules) if rules else None)
     added = ", ".join(f"{len(u)} {kind}" for kind, u in summary.required.items() if u) or "nothing new"
@@ -747,8 +747,8 @@ def remediation_require(
 @friendly
 def backup_cmd(out: Annotated[Path, typer.Argument(help="The archive to write (.tar.gz)")]) -> None:
     """Back up the database and the file store into one archive (a consistent snapshot)."""
-    from flows.backup import backup
-    from flows.display import console
+    from cchc.flows.backup import backup
+    from cchc.flows.display import console
 
     summary = backup(_db(), out)
     rows = sum(summary.tables.values())
@@ -762,8 +762,8 @@ def backup_cmd(out: Annotated[Path, typer.Argument(help="The archive to write (.
 @friendly
 def restore_cmd(archive: Annotated[Path, typer.Argument(help="An archive written by `cchc backup`")]) -> None:
     """Restore a backup into an empty database and the file store; the audit chain is verified."""
-    from flows.backup import restore
-    from flows.display import console
+    from cchc.flows.backup import restore
+    from cchc.flows.display import console
 
     summary = restore(_db(), archive)
     console.print(
@@ -785,8 +785,8 @@ def audit_log(
     """A unit's timeline: every transition, score change, adjustment and publication, oldest first."""
     from rich.table import Table
 
-    from flows.auditlog import describe_change, unit_timeline
-    from flows.display import console, local_time, print_json
+    from cchc.flows.auditlog import describe_change, unit_timeline
+    from cchc.flows.display import console, local_time, print_json
 
     entries = unit_timeline(_db(), unit, year)
     if as_json:
@@ -821,8 +821,8 @@ def audit_log(
 @friendly
 def audit_verify() -> None:
     """Recompute the hash chain: an edited, deleted or inserted event is reported; exit 1 if any."""
-    from flows.auditlog import verify_chain
-    from flows.display import console, errors
+    from cchc.flows.auditlog import verify_chain
+    from cchc.flows.display import console, errors
 
     result = verify_chain(_db())
     if result.ok:
@@ -837,8 +837,8 @@ def audit_verify() -> None:
 @friendly
 def states(which: Annotated[str, typer.Argument(help="assessment or cycle")] = "assessment") -> None:
     """Print a state machine as a Mermaid diagram (generated from the transition table)."""
-    from states.assessment import assessment_machine
-    from states.cycle import cycle_machine
+    from cchc.states.assessment import assessment_machine
+    from cchc.states.cycle import cycle_machine
 
     machines = {"assessment": (assessment_machine, "Assessment of a unit"), "cycle": (cycle_machine, "Cycle")}
     if which not in machines:
@@ -855,8 +855,8 @@ def demo(
     ] = "sqlite:///./cchc-demo.db",
 ) -> None:
     """Run a whole cycle of the sample organisation through the Prefect flows, on a fresh SQLite file."""
-    from flows.demo import run_demo
-    from flows.runtime import local_flow_runs
+    from cchc.flows.demo import run_demo
+    from cchc.flows.runtime import local_flow_runs
 
     with local_flow_runs():
         run_demo(_db() or database_url)
@@ -874,7 +874,7 @@ def _moment(text: str, option: str) -> datetime:
     """A moment typed by a user: 31/08/2021, 31/08/2021 08:00, 2021-08-31 08:00 (local) or ISO with offset."""
     from zoneinfo import ZoneInfo
 
-    from models.calendar import OutOfRange, parse_local_instant
+    from cchc.models.calendar import OutOfRange, parse_local_instant
 
     try:
         parsed: datetime | None = datetime.fromisoformat(text.strip())
@@ -897,9 +897,9 @@ def sweep(
     as_json: Json = False,
 ) -> None:
     """Queue the reminders and escalation steps that are due (each once, however often it runs)."""
-    from flows.display import console, local_time, print_json
-    from flows.params import SweepParams
-    from flows.sweep import sweep_flow
+    from cchc.flows.display import console, local_time, print_json
+    from cchc.flows.params import SweepParams
+    from cchc.flows.sweep import sweep_flow
 
     moment = _moment(as_of, "--as-of") if as_of else None
     with _flows():
@@ -941,8 +941,8 @@ def extend(
     actor: As = None,
 ) -> None:
     """Grant a unit a later deadline for one phase (who, why and the new date are audited)."""
-    from flows.deadlines import extend as do_extend
-    from flows.display import console, local_time
+    from cchc.flows.deadlines import extend as do_extend
+    from cchc.flows.display import console, local_time
 
     done = do_extend(_db(), year, unit, phase, _moment(until, "--until"), reason, _actor(actor))
     console.print(f"{done.unit}: {done.phase} now due before {local_time(done.after)} (was {local_time(done.before)})")
@@ -957,8 +957,8 @@ def plan_register(
     actor: As = None,
 ) -> None:
     """Record that a unit sent its own plan (the sweep stops chasing it)."""
-    from flows.deadlines import register_plan
-    from flows.display import console
+    from cchc.flows.deadlines import register_plan
+    from cchc.flows.display import console
 
     new = register_plan(_db(), year, unit, ref, _actor(actor))
     console.print(f"{unit}: plan {ref} " + ("recorded" if new else "was already recorded"))
@@ -968,8 +968,8 @@ def plan_register(
 @friendly
 def notify_status(as_json: Json = False) -> None:
     """Messages by status, the oldest waiting one, and the dead-letter list (refused for good)."""
-    from flows.display import console, local_time, print_json
-    from flows.notify import outbox_status
+    from cchc.flows.display import console, local_time, print_json
+    from cchc.flows.notify import outbox_status
 
     status = outbox_status(_db())
     if as_json:
@@ -999,9 +999,9 @@ def notify_status(as_json: Json = False) -> None:
 @friendly
 def notify_flush() -> None:
     """Send every message that is due now (failures wait for their retry; 5xx go to the dead letters)."""
-    from flows.display import console, errors
-    from flows.notify import flush_flow
-    from flows.params import FlushParams
+    from cchc.flows.display import console, errors
+    from cchc.flows.notify import flush_flow
+    from cchc.flows.params import FlushParams
 
     with _flows():
         summary = flush_flow(FlushParams(database_url=_db()))
@@ -1020,7 +1020,7 @@ def serve(
 ) -> None:
     """Run the schedules: the deadline sweep every day and the outbox flush every few minutes. Needs a
     Prefect server (`prefect server start`, then PREFECT_API_URL); see prefect.yaml to deploy instead."""
-    from flows.runtime import schedules
+    from cchc.flows.runtime import schedules
 
     schedules(_db(), sweep_cron, flush_every)
 
@@ -1043,8 +1043,8 @@ def dashboard(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on")] = 8000,
 ) -> None:
     """Serve the coordinators' web dashboard: the cycle overview, units, the ranking, the audit trail."""
-    from flows.display import console
-    from flows.web.app import serve
+    from cchc.flows.display import console
+    from cchc.flows.web.app import serve
 
     console.print(f"dashboard on http://{host}:{port}/ (Ctrl+C stops it)", markup=False)
     serve(_db(), host, port)
@@ -1057,8 +1057,8 @@ def login_set(
     actor: As = None,
 ) -> None:
     """Set a person's dashboard password: read from standard input, or asked for (hidden) on a terminal."""
-    from flows.display import console
-    from flows.web.auth import check_password, set_password
+    from cchc.flows.display import console
+    from cchc.flows.web.auth import check_password, set_password
 
     if sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -1077,9 +1077,9 @@ app.add_typer(commitments_app, name="commitments")
 def commitments_prepare(year: Year = None, actor: As = None) -> None:
     """Draft every head's commitment (HTML and Word, kept by SHA-256) and send the signing requests,
     top-down: a head is asked once the superior head has signed. Re-drafts what changed."""
-    from flows.commitments import commitments_flow
-    from flows.display import console
-    from flows.params import CommitmentParams
+    from cchc.flows.commitments import commitments_flow
+    from cchc.flows.display import console
+    from cchc.flows.params import CommitmentParams
 
     with _flows():
         summary = commitments_flow(CommitmentParams(year=year, database_url=_db(), actor=_actor(actor)))
@@ -1100,8 +1100,8 @@ def commitments_sign(
     actor: As = None,
 ) -> None:
     """Sign as the unit's head (or as a deputy, where the unit has no head: the superior head is told)."""
-    from flows.commitments import sign
-    from flows.display import console
+    from cchc.flows.commitments import sign
+    from cchc.flows.display import console
 
     done = sign(_db(), year, _actor(actor), unit=unit, token=token)
     capacity = {"head": "as its head", "acting": "as a deputy acting for its missing head"}.get(done.capacity, "")
@@ -1121,8 +1121,8 @@ def commitments_decline(
     actor: As = None,
 ) -> None:
     """Decline to sign, with a reason."""
-    from flows.commitments import decline
-    from flows.display import console
+    from cchc.flows.commitments import decline
+    from cchc.flows.display import console
 
     decline(_db(), year, unit, reason, _actor(actor))
     console.print(f"{unit}: commitment declined")
@@ -1138,9 +1138,9 @@ def commitments_paper(
     actor: As = None,
 ) -> None:
     """Record a commitment signed on paper, with its scanned file (kept by SHA-256)."""
-    from flows.commitments import record_paper
-    from flows.display import console
-    from models.calendar import parse_local_date
+    from cchc.flows.commitments import record_paper
+    from cchc.flows.display import console
+    from cchc.models.calendar import parse_local_date
 
     try:
         day = parse_local_date(signed_on)
@@ -1161,8 +1161,8 @@ def commitments_status(year: Year = None, as_json: Json = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from flows.commitments import status
-    from flows.display import console, local_time, print_json
+    from cchc.flows.commitments import status
+    from cchc.flows.display import console, local_time, print_json
 
     lines = status(_db(), year)
     if as_json:
@@ -1198,8 +1198,8 @@ def commitments_document(
     year: Year = None,
 ) -> None:
     """Write a unit's current commitment (Word and HTML) to print it."""
-    from flows.commitments import document
-    from flows.display import console
+    from cchc.flows.commitments import document
+    from cchc.flows.display import console
 
     documents = [document(_db(), year, unit, suffix) for suffix in (".docx", ".html")]
     try:
@@ -1229,8 +1229,8 @@ def sa_export(
     year: Year = None,
 ) -> None:
     """Write the Appendix IV workbook to fill in (codes, maximum, method; scores, evidence, notes)."""
-    from flows.display import console
-    from flows.workbooks import export_self_assessment
+    from cchc.flows.display import console
+    from cchc.flows.workbooks import export_self_assessment
 
     done = export_self_assessment(_db(), year, unit, _xlsx(path))
     console.print(f"{done.path}: {done.rows} sub-criteria of {done.unit}")
@@ -1252,8 +1252,8 @@ def appraisal_export(
 ) -> None:
     """Write a submitted unit's appraisal workbook: its scores and evidence, what the rules give and why;
     fill in your own scores and comments and take them in with `cchc appraise --scores FILE.xlsx`."""
-    from flows.display import console
-    from flows.workbooks import export_appraisal
+    from cchc.flows.display import console
+    from cchc.flows.workbooks import export_appraisal
 
     done = export_appraisal(_db(), year, unit, _xlsx(path))
     console.print(f"{done.path}: {done.rows} sub-criteria of {done.unit}")
@@ -1269,8 +1269,8 @@ def evidence_add(
     actor: As = None,
 ) -> None:
     """Keep a document's file in the registry (by SHA-256; every version kept)."""
-    from flows.display import console
-    from flows.evidence import add_file
+    from cchc.flows.display import console
+    from cchc.flows.evidence import add_file
 
     done = add_file(_db(), year, unit, ref, file, _actor(actor))
     if done.new:
@@ -1285,8 +1285,8 @@ def evidence_list(unit: Annotated[str, typer.Option("--unit", "-u")], year: Year
     """A unit's cited documents and their files."""
     from dataclasses import asdict
 
-    from flows.display import console, print_json
-    from flows.evidence import registry
+    from cchc.flows.display import console, print_json
+    from cchc.flows.evidence import registry
 
     lines = registry(_db(), year, unit)
     if as_json:
@@ -1309,8 +1309,8 @@ def contributors_assign(
     actor: As = None,
 ) -> None:
     """Assign sub-criteria to a team or commune with an internal deadline (the sweep chases it)."""
-    from flows.contributors import assign
-    from flows.display import console, local_time
+    from cchc.flows.contributors import assign
+    from cchc.flows.display import console, local_time
 
     line = assign(_db(), year, unit, contributor, criteria.split(","), _moment(due, "--due"), _actor(actor))
     console.print(
@@ -1329,8 +1329,8 @@ def contributors_status(
     from rich.table import Table
     from rich.text import Text
 
-    from flows.contributors import status
-    from flows.display import console, local_time, print_json
+    from cchc.flows.contributors import status
+    from cchc.flows.display import console, local_time, print_json
 
     lines = status(_db(), year, unit)
     if as_json:
@@ -1375,8 +1375,8 @@ def report_ranking(
     ] = None,
 ) -> None:
     """Write the published ranking: each group's ranking, statistics, field results and charts."""
-    from flows.display import console
-    from flows.reports import write_ranking
+    from cchc.flows.display import console
+    from cchc.flows.reports import write_ranking
 
     written = write_ranking(_db(), year, version, out)
     console.print(f"wrote {written.path}: {written.summary}", soft_wrap=True, markup=False)
@@ -1398,8 +1398,8 @@ def report_progress(
     year: Year = None,
 ) -> None:
     """Write the progress report for leadership: where the cycle stands, who is late, what was escalated."""
-    from flows.display import console
-    from flows.reports import write_progress
+    from cchc.flows.display import console
+    from cchc.flows.reports import write_progress
 
     written = write_progress(_db(), year, period, out)
     console.print(f"wrote {written.path}: {written.summary}", soft_wrap=True, markup=False)

@@ -22,25 +22,25 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from config.settings import get_settings
-from flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
-from flows.params import CommitmentParams
-from flows.runtime import UserError, engine_for, local_tz, now
-from models.audit import EventDraft, append
-from models.calendar import CommitmentPolicy, parse_commitments
-from models.db import read_session, write_session
-from models.directory import Directory, Recipient
-from models.formats import local_time, vn_number
-from models.framework import FrameworkDef
-from models.people import Actor
-from models.store import FileStore
-from models.tables import Assessment, Commitment, Cycle, CycleGroup, OrgUnit
-from notifications.documents import TITLES, CommitmentDoc, commitment_docx, commitment_html
-from notifications.labels import phase_label
-from notifications.outbox import Queued, queue
-from states.commitment import CommitmentState, commitment_machine
-from states.guards import CommitmentFacts, Context, signing_capacity
-from states.machine import TransitionNotAllowed
+from cchc.config.settings import get_settings
+from cchc.flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
+from cchc.flows.params import CommitmentParams
+from cchc.flows.runtime import UserError, engine_for, local_tz, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.calendar import CommitmentPolicy, parse_commitments
+from cchc.models.db import read_session, write_session
+from cchc.models.directory import Directory, Recipient
+from cchc.models.formats import local_time, vn_number
+from cchc.models.framework import FrameworkDef
+from cchc.models.people import Actor
+from cchc.models.store import FileStore
+from cchc.models.tables import Assessment, Commitment, Cycle, CycleGroup, OrgUnit
+from cchc.notifications.documents import TITLES, CommitmentDoc, commitment_docx, commitment_html
+from cchc.notifications.labels import phase_label
+from cchc.notifications.outbox import Queued, queue
+from cchc.states.commitment import CommitmentState, commitment_machine
+from cchc.states.guards import CommitmentFacts, Context, signing_capacity
+from cchc.states.machine import TransitionNotAllowed
 
 C = CommitmentState
 TOKEN_DAYS = 60
@@ -428,7 +428,7 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
 def _person_id(session: Session, person: Recipient | None) -> int | None:
     if person is None:
         return None
-    from models.tables import Person
+    from cchc.models.tables import Person
 
     return session.execute(select(col(Person.id)).where(col(Person.code) == person.code)).scalar_one_or_none()
 
@@ -539,8 +539,8 @@ def sign(
 
 def _link_holder(session: Session, commitment: Commitment) -> Actor:
     """Who a signing link was sent to (the link stands for that person)."""
-    from models.people import resolve_actor
-    from models.tables import Person
+    from cchc.models.people import resolve_actor
+    from cchc.models.tables import Person
 
     person = session.get(Person, commitment.token_person_id) if commitment.token_person_id else None
     if person is None:

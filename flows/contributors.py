@@ -16,14 +16,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.db import read_session, write_session
-from models.formats import local_time
-from models.people import Actor
-from models.tables import Assessment, Contribution, Criterion, Cycle, OrgUnit, Score
-from models.text import natural_key
+from cchc.flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.db import read_session, write_session
+from cchc.models.formats import local_time
+from cchc.models.people import Actor
+from cchc.models.tables import Assessment, Contribution, Criterion, Cycle, OrgUnit, Score
+from cchc.models.text import natural_key
 
 
 @dataclass

@@ -11,23 +11,23 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from config.settings import get_settings
-from flows.lookup import actor_for, find_cycle, framework_document
-from flows.params import AdvanceParams, OpenCycleParams
-from flows.remediation import require_follow_ups, rules_path
-from flows.runtime import UserError, engine_for, local_tz, now
-from models.audit import EventDraft, append
-from models.calendar import CycleCalendar, calendar_path, carried_forward, load_calendar, parse_calendar
-from models.datafile import read_yaml
-from models.db import write_session
-from models.framework import FrameworkDef, framework_path, load_framework
-from models.people import Actor
-from models.remediation import load_rules as load_remediation_rules
-from models.tables import Assessment, Criterion, Cycle, CycleGroup, Deadline, Framework, OrgUnit
-from models.text import canonical
-from states.assessment import AssessmentState
-from states.cycle import NEXT_TRIGGER, CyclePhase
-from states.workflow import fire_assessments, fire_cycle, load_facts
+from cchc.config.settings import get_settings
+from cchc.flows.lookup import actor_for, find_cycle, framework_document
+from cchc.flows.params import AdvanceParams, OpenCycleParams
+from cchc.flows.remediation import require_follow_ups, rules_path
+from cchc.flows.runtime import UserError, engine_for, local_tz, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.calendar import CycleCalendar, calendar_path, carried_forward, load_calendar, parse_calendar
+from cchc.models.datafile import read_yaml
+from cchc.models.db import write_session
+from cchc.models.framework import FrameworkDef, framework_path, load_framework
+from cchc.models.people import Actor
+from cchc.models.remediation import load_rules as load_remediation_rules
+from cchc.models.tables import Assessment, Criterion, Cycle, CycleGroup, Deadline, Framework, OrgUnit
+from cchc.models.text import canonical
+from cchc.states.assessment import AssessmentState
+from cchc.states.cycle import NEXT_TRIGGER, CyclePhase
+from cchc.states.workflow import fire_assessments, fire_cycle, load_facts
 
 
 @dataclass

@@ -9,14 +9,14 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
-from flows.lookup import Deadlines, actor_for, cycle_of, kept_ref, member_refusal, unit_assessment
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.db import write_session
-from models.formats import local_time
-from models.tables import Assessment, Deadline
-from models.text import collapse_lines
-from states.assessment import AssessmentState
+from cchc.flows.lookup import Deadlines, actor_for, cycle_of, kept_ref, member_refusal, unit_assessment
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.db import write_session
+from cchc.models.formats import local_time
+from cchc.models.tables import Assessment, Deadline
+from cchc.models.text import collapse_lines
+from cchc.states.assessment import AssessmentState
 
 EXTENDABLE = ("plan", "submission", "supplement", "commitment", "remediation", "breakthrough")
 

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 from rich.markup import escape
 from sqlalchemy.engine import make_url
 
-from config.settings import get_settings
-from flows.display import console, errors, print_ranking
-from flows.runtime import UserError
-from models.org import OrgDef
-from notifications.sink import LoopbackMailbox
+from cchc.config.settings import get_settings
+from cchc.flows.display import console, errors, print_ranking
+from cchc.flows.runtime import UserError
+from cchc.models.org import OrgDef
+from cchc.notifications.sink import LoopbackMailbox
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 COORDINATOR = "pv01.coord1"
@@ -74,20 +74,20 @@ def _fresh_database(url: str) -> None:
 
 
 def run_demo(url: str) -> None:
-    from flows.appraisal import adjust, appraise_flow
-    from flows.auditlog import verify_chain
-    from flows.awards import awards_flow, decide_award
-    from flows.commitments import record_paper
-    from flows.contributors import assign
-    from flows.contributors import status as contributions
-    from flows.cycle import advance_cycle_flow, open_cycle_flow
-    from flows.deadlines import register_plan
-    from flows.evidence import add_file, registry
-    from flows.history import import_results
-    from flows.lookup import actor_for
-    from flows.notify import flush_flow
-    from flows.org import read_org, write_org
-    from flows.params import (
+    from cchc.flows.appraisal import adjust, appraise_flow
+    from cchc.flows.auditlog import verify_chain
+    from cchc.flows.awards import awards_flow, decide_award
+    from cchc.flows.commitments import record_paper
+    from cchc.flows.contributors import assign
+    from cchc.flows.contributors import status as contributions
+    from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.deadlines import register_plan
+    from cchc.flows.evidence import add_file, registry
+    from cchc.flows.history import import_results
+    from cchc.flows.lookup import actor_for
+    from cchc.flows.notify import flush_flow
+    from cchc.flows.org import read_org, write_org
+    from cchc.flows.params import (
         AdvanceParams,
         AppraiseParams,
         AwardsParams,
@@ -98,18 +98,18 @@ def run_demo(url: str) -> None:
         SubmitParams,
         SweepParams,
     )
-    from flows.publication import publish_flow, read_ranking
-    from flows.remediation import read_follow_ups, receive_follow_up
-    from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
-    from flows.status import cycle_status
-    from flows.sweep import sweep_flow
-    from flows.synthetic import self_cells, unit_rows, write_csv
-    from flows.workbooks import export_appraisal, export_self_assessment
-    from models.db import get_engine, write_session
-    from models.formats import vn_number
-    from models.framework import framework_path, load_framework
-    from models.migrate import upgrade
-    from models.workbook import fill_in
+    from cchc.flows.publication import publish_flow, read_ranking
+    from cchc.flows.remediation import read_follow_ups, receive_follow_up
+    from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+    from cchc.flows.status import cycle_status
+    from cchc.flows.sweep import sweep_flow
+    from cchc.flows.synthetic import self_cells, unit_rows, write_csv
+    from cchc.flows.workbooks import export_appraisal, export_self_assessment
+    from cchc.models.db import get_engine, write_session
+    from cchc.models.formats import vn_number
+    from cchc.models.framework import framework_path, load_framework
+    from cchc.models.migrate import upgrade
+    from cchc.models.workbook import fill_in
 
     _fresh_database(url)
     upgrade(get_engine(url))
@@ -487,8 +487,8 @@ def _restore_settings(saved: dict[str, str | None]) -> None:
 def _commitments(url: str, org: OrgDef) -> None:
     """Heads sign their responsibility commitments top-down: the Director, the units' heads, then the
     heads of their teams and communes (deputies where a unit has no head)."""
-    from flows.commitments import commitments_flow, sign
-    from flows.params import CommitmentParams
+    from cchc.flows.commitments import commitments_flow, sign
+    from cchc.flows.params import CommitmentParams
 
     prepared = commitments_flow(
         CommitmentParams(year=2021, database_url=url, actor=COORDINATOR, at=at("25/06/2021", "10:00"))

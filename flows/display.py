@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from config.settings import get_settings
-from models import formats
-from models.formats import vn_number, vn_signed
+from cchc.config.settings import get_settings
+from cchc.models import formats
+from cchc.models.formats import vn_number, vn_signed
 
 # What is printed is never read as rich markup (a unit's name, a reason or a reference may hold "[/]"): the
 # few lines styled on purpose say markup=True and escape what they interpolate.

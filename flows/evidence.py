@@ -14,15 +14,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from config.settings import get_settings
-from flows.lookup import actor_for, cycle_of, document_ref, member_refusal, unit_assessment
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.db import read_session, write_session
-from models.evidence import outside_window
-from models.store import FileStore
-from models.tables import Contribution, Evidence, EvidenceFile, OrgUnit
-from models.text import collapse_lines
+from cchc.config.settings import get_settings
+from cchc.flows.lookup import actor_for, cycle_of, document_ref, member_refusal, unit_assessment
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.db import read_session, write_session
+from cchc.models.evidence import outside_window
+from cchc.models.store import FileStore
+from cchc.models.tables import Contribution, Evidence, EvidenceFile, OrgUnit
+from cchc.models.text import collapse_lines
 
 FILE_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".odt", ".ods", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 MAX_FILE_BYTES = 50 * 1024 * 1024

@@ -16,7 +16,7 @@ from uuid import UUID
 from prefect import task
 from prefect.client.schemas.objects import State
 
-from flows.params import NO_GROUP
+from cchc.flows.params import NO_GROUP
 
 
 class GroupRunsFailed(RuntimeError):

@@ -11,15 +11,15 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlmodel import col
 
-from flows.lookup import actor_for
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.db import write_session
-from models.scoresheet import SheetError, cell_of, open_table
-from models.scoring import competition_ranks
-from models.tables import Assessment, Cycle, OrgUnit, Publication, Result
-from models.text import canonical, parse_decimal
-from states.assessment import AssessmentState
+from cchc.flows.lookup import actor_for
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.db import write_session
+from cchc.models.scoresheet import SheetError, cell_of, open_table
+from cchc.models.scoring import competition_ranks
+from cchc.models.tables import Assessment, Cycle, OrgUnit, Publication, Result
+from cchc.models.text import canonical, parse_decimal
+from cchc.states.assessment import AssessmentState
 
 HISTORY_ALIASES = {
     "unit": ("unit", "đơn vị", "mã đơn vị"),

@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.runtime import UserError
-from models.evidence import BadReference, EvidenceRef, parse_reference
-from models.framework import FrameworkDef, parse_framework
-from models.people import Actor, UnknownActor, resolve_actor, system_actor
-from models.tables import Assessment, Cycle, CycleGroup, Deadline, Framework, OrgUnit, Publication, UnitGroup
-from models.text import canonical
-from states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
+from cchc.flows.runtime import UserError
+from cchc.models.evidence import BadReference, EvidenceRef, parse_reference
+from cchc.models.framework import FrameworkDef, parse_framework
+from cchc.models.people import Actor, UnknownActor, resolve_actor, system_actor
+from cchc.models.tables import Assessment, Cycle, CycleGroup, Deadline, Framework, OrgUnit, Publication, UnitGroup
+from cchc.models.text import canonical
+from cchc.states.guards import AssessmentFacts, Context, is_unit_member_or_coordinator
 
 
 def find_cycle(session: Session, year: int) -> Cycle:

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from config.settings import get_settings
-from models.directory import Directory
-from models.tables import Cycle, OrgUnit
-from notifications.outbox import Queued, queue
+from cchc.config.settings import get_settings
+from cchc.models.directory import Directory
+from cchc.models.tables import Cycle, OrgUnit
+from cchc.notifications.outbox import Queued, queue
 
 UNIT_PEOPLE = ("focal", "head")
 

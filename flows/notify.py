@@ -15,14 +15,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from sqlalchemy.engine import Engine
 
-from config.settings import Settings, get_settings
-from flows.params import FlushParams
-from flows.runtime import engine_for, now
-from models.db import read_session, write_session
-from notifications import mime
-from notifications.outbox import Claimed, Outcome, Status, claim, message_id, record, status
-from notifications.render import render
-from notifications.sender import Delivery, SmtpConfig, deliver
+from cchc.config.settings import Settings, get_settings
+from cchc.flows.params import FlushParams
+from cchc.flows.runtime import engine_for, now
+from cchc.models.db import read_session, write_session
+from cchc.notifications import mime
+from cchc.notifications.outbox import Claimed, Outcome, Status, claim, message_id, record, status
+from cchc.notifications.render import render
+from cchc.notifications.sender import Delivery, SmtpConfig, deliver
 
 
 @dataclass

@@ -11,10 +11,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.audit import EventDraft, append
-from models.org import OrgDef, load_org
-from models.people import Actor
-from models.tables import OrgUnit, Person, PersonRole, UnitGroup
+from cchc.models.audit import EventDraft, append
+from cchc.models.org import OrgDef, load_org
+from cchc.models.people import Actor
+from cchc.models.tables import OrgUnit, Person, PersonRole, UnitGroup
 
 
 @dataclass

@@ -55,7 +55,7 @@ class RichBars:
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from flows.display import errors
+        from cchc.flows.display import errors
 
         self.progress = Progress(
             TextColumn("{task.description}"),

@@ -17,16 +17,16 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows import progress
-from flows.lookup import Deadlines, actor_for, current_publication, cycle_of, stored_framework
-from flows.notices import notify_units
-from flows.params import PublishParams
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.bulk import insert_rows
-from models.db import read_session, write_session
-from models.framework import ClassBand
-from models.scoring import (
+from cchc.flows import progress
+from cchc.flows.lookup import Deadlines, actor_for, current_publication, cycle_of, stored_framework
+from cchc.flows.notices import notify_units
+from cchc.flows.params import PublishParams
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.bulk import insert_rows
+from cchc.models.db import read_session, write_session
+from cchc.models.framework import ClassBand
+from cchc.models.scoring import (
     GroupStats,
     UnitOutcome,
     UnitTotals,
@@ -36,7 +36,7 @@ from models.scoring import (
     outcomes,
     pct_hundredths,
 )
-from models.tables import (
+from cchc.models.tables import (
     Adjustment,
     Assessment,
     Cycle,
@@ -47,10 +47,10 @@ from models.tables import (
     Result,
     UnitGroup,
 )
-from models.types import from_hundredths, to_hundredths
-from states.assessment import AssessmentState
-from states.machine import TransitionNotAllowed
-from states.workflow import fire_assessments, fire_cycle, load_facts
+from cchc.models.types import from_hundredths, to_hundredths
+from cchc.states.assessment import AssessmentState
+from cchc.states.machine import TransitionNotAllowed
+from cchc.states.workflow import fire_assessments, fire_cycle, load_facts
 
 S = AssessmentState
 

@@ -18,8 +18,8 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from config.settings import get_settings
-from flows.lookup import (
+from cchc.config.settings import get_settings
+from cchc.flows.lookup import (
     Deadlines,
     actor_for,
     current_publication,
@@ -28,15 +28,15 @@ from flows.lookup import (
     member_refusal,
     stored_framework,
 )
-from flows.notices import notify_units
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.db import read_session, write_session
-from models.people import Actor
-from models.remediation import RemediationRules, fields_of, load_rules, remediation_reasons
-from models.tables import Assessment, Cycle, CycleGroup, FieldResult, FollowUp, OrgUnit, Result
-from models.text import collapse_lines
-from states.cycle import CyclePhase
+from cchc.flows.notices import notify_units
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.db import read_session, write_session
+from cchc.models.people import Actor
+from cchc.models.remediation import RemediationRules, fields_of, load_rules, remediation_reasons
+from cchc.models.tables import Assessment, Cycle, CycleGroup, FieldResult, FollowUp, OrgUnit, Result
+from cchc.models.text import collapse_lines
+from cchc.states.cycle import CyclePhase
 
 KINDS = ("remediation", "breakthrough")
 MESSAGE_OF = {"remediation": "remediation_request", "breakthrough": "breakthrough_request"}
@@ -98,7 +98,7 @@ def require_follow_ups(
     session: Session, cycle: Cycle, actor: Actor, at: datetime, rules: RemediationRules
 ) -> RequireSummary:
     """Record what each unit owes by the current publication; idempotent; one bulk write of each kind."""
-    from flows.publication import class_bands
+    from cchc.flows.publication import class_bands
 
     publication = current_publication(session, cycle)
     if publication is None or publication.id is None:

@@ -34,22 +34,22 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from config.settings import get_settings
-from flows.lookup import Deadlines, cycle_of
-from flows.publication import GroupReport, RankedUnit, RankingReport, ranking_report
-from flows.runtime import UserError, check_target, engine_for, now
-from flows.status import CycleStatus, cycle_status
-from flows.sweep import chase_items
-from models.calendar import ChasePolicy
-from models.charts import Series, bar_chart, grouped_bar_chart
-from models.chasing import days_late, ladder, policy_from
-from models.db import read_session
-from models.formats import local_time, vn_number, vn_signed
-from models.tables import Assessment, ChaseStep, Cycle, FieldResult, OrgUnit, Person, Publication, Result
-from models.text import natural_key
-from notifications.labels import phase_label
-from notifications.render import environment
-from states.assessment import AssessmentState
+from cchc.config.settings import get_settings
+from cchc.flows.lookup import Deadlines, cycle_of
+from cchc.flows.publication import GroupReport, RankedUnit, RankingReport, ranking_report
+from cchc.flows.runtime import UserError, check_target, engine_for, now
+from cchc.flows.status import CycleStatus, cycle_status
+from cchc.flows.sweep import chase_items
+from cchc.models.calendar import ChasePolicy
+from cchc.models.charts import Series, bar_chart, grouped_bar_chart
+from cchc.models.chasing import days_late, ladder, policy_from
+from cchc.models.db import read_session
+from cchc.models.formats import local_time, vn_number, vn_signed
+from cchc.models.tables import Assessment, ChaseStep, Cycle, FieldResult, OrgUnit, Person, Publication, Result
+from cchc.models.text import natural_key
+from cchc.notifications.labels import phase_label
+from cchc.notifications.render import environment
+from cchc.states.assessment import AssessmentState
 
 # Words of the reports. (The state, phase and role names would sit well in notifications/labels.py.)
 STATE_LABELS = {

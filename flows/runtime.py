@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from config.settings import Settings, get_settings
-from models.db import get_engine
-from models.migrate import is_current
+from cchc.config.settings import Settings, get_settings
+from cchc.models.db import get_engine
+from cchc.models.migrate import is_current
 
 
 class UserError(Exception):
@@ -103,9 +103,9 @@ def schedules(database_url: str | None, sweep_cron: str, flush_every_s: int) -> 
     from prefect.schedules import Cron, Interval
     from prefect.settings import PREFECT_API_URL
 
-    from flows.notify import flush_flow
-    from flows.params import FlushParams, SweepParams
-    from flows.sweep import sweep_flow
+    from cchc.flows.notify import flush_flow
+    from cchc.flows.params import FlushParams, SweepParams
+    from cchc.flows.sweep import sweep_flow
 
     if not PREFECT_API_URL.value():
         raise UserError(

@@ -14,23 +14,23 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows import progress
-from flows.contributors import mark_supplied
-from flows.lookup import Deadlines, actor_for, cycle_of, shown, stored_framework
-from flows.notices import notify_units
-from flows.params import ImportParams, SubmitParams
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.bulk import analyze, bulk_work, insert_rows, update_rows
-from models.db import write_session
-from models.people import Actor
-from models.scoresheet import ScoreRow, Sheet, SheetError, SubSlot, UnitSlot, iter_self_assessment, open_table
-from models.scoring import is_on_time
-from models.tables import Assessment, Contribution, Criterion, Cycle, Evidence, OrgUnit
-from models.types import from_hundredths
-from states.assessment import AssessmentState
-from states.guards import AssessmentFacts, Context, has_signed_commitment, is_unit_member_or_coordinator
-from states.workflow import Fired, commitment_gate, fire_assessments, load_facts
+from cchc.flows import progress
+from cchc.flows.contributors import mark_supplied
+from cchc.flows.lookup import Deadlines, actor_for, cycle_of, shown, stored_framework
+from cchc.flows.notices import notify_units
+from cchc.flows.params import ImportParams, SubmitParams
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.bulk import analyze, bulk_work, insert_rows, update_rows
+from cchc.models.db import write_session
+from cchc.models.people import Actor
+from cchc.models.scoresheet import ScoreRow, Sheet, SheetError, SubSlot, UnitSlot, iter_self_assessment, open_table
+from cchc.models.scoring import is_on_time
+from cchc.models.tables import Assessment, Contribution, Criterion, Cycle, Evidence, OrgUnit
+from cchc.models.types import from_hundredths
+from cchc.states.assessment import AssessmentState
+from cchc.states.guards import AssessmentFacts, Context, has_signed_commitment, is_unit_member_or_coordinator
+from cchc.states.workflow import Fired, commitment_gate, fire_assessments, load_facts
 
 S = AssessmentState
 

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from flows.lookup import Deadlines, current_publication, cycle_of
-from flows.runtime import engine_for, now
-from models.db import read_session
-from models.scoring import is_on_time
-from models.tables import Assessment, Commitment, Deadline, OrgUnit, UnitGroup
-from states.assessment import AssessmentState
+from cchc.flows.lookup import Deadlines, current_publication, cycle_of
+from cchc.flows.runtime import engine_for, now
+from cchc.models.db import read_session
+from cchc.models.scoring import is_on_time
+from cchc.models.tables import Assessment, Commitment, Deadline, OrgUnit, UnitGroup
+from cchc.states.assessment import AssessmentState
 
 S = AssessmentState
 NOT_SUBMITTED = (S.plan, S.self_assess)

@@ -24,25 +24,25 @@ from sqlalchemy import ColumnElement, false, select, text, true
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from config.settings import get_settings
-from flows import progress
-from flows.fanout import start_group_runs, wait_for_group_runs
-from flows.lookup import Deadlines, check_group, cycle_groups, cycle_of
-from flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
-from flows.remediation import follow_up_due as follow_up_deadlines
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.bulk import insert_rows
-from models.chasing import Step, days_late, days_left, policy_from, steps_due
-from models.db import read_session, write_session
-from models.directory import Directory, Recipient
-from models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, FollowUp, OrgUnit
-from models.text import canonical
-from notifications.labels import phase_label
-from notifications.outbox import Queued, queue
-from states.assessment import AssessmentState
-from states.commitment import CommitmentState
-from states.cycle import CyclePhase
+from cchc.config.settings import get_settings
+from cchc.flows import progress
+from cchc.flows.fanout import start_group_runs, wait_for_group_runs
+from cchc.flows.lookup import Deadlines, check_group, cycle_groups, cycle_of
+from cchc.flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
+from cchc.flows.remediation import follow_up_due as follow_up_deadlines
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.bulk import insert_rows
+from cchc.models.chasing import Step, days_late, days_left, policy_from, steps_due
+from cchc.models.db import read_session, write_session
+from cchc.models.directory import Directory, Recipient
+from cchc.models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, FollowUp, OrgUnit
+from cchc.models.text import canonical
+from cchc.notifications.labels import phase_label
+from cchc.notifications.outbox import Queued, queue
+from cchc.states.assessment import AssessmentState
+from cchc.states.commitment import CommitmentState
+from cchc.states.cycle import CyclePhase
 
 S = AssessmentState
 NOT_SUBMITTED = (S.plan, S.self_assess)

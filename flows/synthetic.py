@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from models.framework import FrameworkDef, SubCriterion
-from models.org import GroupDef, OrgDef, PersonDef, UnitDef
+from cchc.models.framework import FrameworkDef, SubCriterion
+from cchc.models.org import GroupDef, OrgDef, PersonDef, UnitDef
 
 STEP = Decimal("0.05")
 HEADER = ["unit", "criterion", "score", "evidence", "note", "metric"]

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import Deadlines, cycle_of, stored_framework, unit_assessment
-from flows.runtime import UserError, engine_for
-from models.db import read_session
-from models.formats import local_time
-from models.scoring import appraise_sub
-from models.tables import Assessment, Contribution, Criterion, Cycle, OrgUnit, Score
-from models.workbook import RowValues, SheetSpec, appraisal_workbook, self_assessment_workbook
-from states.assessment import AssessmentState
+from cchc.flows.lookup import Deadlines, cycle_of, stored_framework, unit_assessment
+from cchc.flows.runtime import UserError, engine_for
+from cchc.models.db import read_session
+from cchc.models.formats import local_time
+from cchc.models.scoring import appraise_sub
+from cchc.models.tables import Assessment, Contribution, Criterion, Cycle, OrgUnit, Score
+from cchc.models.workbook import RowValues, SheetSpec, appraisal_workbook, self_assessment_workbook
+from cchc.states.assessment import AssessmentState
 
 S = AssessmentState
 APPRAISABLE = (S.submitted, S.appraised, S.supplement_requested, S.supplemented, S.published, S.awarded)

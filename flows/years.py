@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from flows.runtime import UserError, engine_for
-from models.db import read_session
-from models.tables import Cycle, OrgUnit, Publication, Result
+from cchc.flows.runtime import UserError, engine_for
+from cchc.models.db import read_session
+from cchc.models.tables import Cycle, OrgUnit, Publication, Result
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Comparison:
 
 def compare_years(database_url: str | None, years: list[int] | None = None, unit: str | None = None) -> Comparison:
     """The current publication of each requested year (every published year by default), per unit."""
-    from flows.publication import class_bands
+    from cchc.flows.publication import class_bands
 
     with read_session(engine_for(database_url)) as session:
         query = (

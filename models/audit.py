@@ -17,9 +17,9 @@ from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.bulk import insert_rows
-from models.tables import AuditEvent, AuditHead
-from models.text import canonical
+from cchc.models.bulk import insert_rows
+from cchc.models.tables import AuditEvent, AuditHead
+from cchc.models.text import canonical
 
 GENESIS = "0" * 64
 EVENT_COLUMNS = (

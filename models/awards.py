@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.datafile import DataFileError, Entry, as_code, as_int, read_yaml
+from cchc.models.datafile import DataFileError, Entry, as_code, as_int, read_yaml
 
 HEAD_OUTCOMES = ("not_considered", "lowered_one_grade")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from models.datafile import DataFileError, Entry, as_bool, as_code, as_int, as_line, read_yaml
+from cchc.models.datafile import DataFileError, Entry, as_bool, as_code, as_int, as_line, read_yaml
 
 PHASE_DEADLINES = ("plan", "submission", "supplement", "awards", "remediation", "breakthrough", "commitment")
 ORDERED_PHASES = ("plan", "submission", "supplement", "awards", "remediation")

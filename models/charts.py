@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-from models.formats import vn_number
+from cchc.models.formats import vn_number
 
 SVG_NS = "http://www.w3.org/2000/svg"
 PALETTE = ("#1f5f99", "#e08a1e", "#3a8f4b", "#b03a48", "#6b4fa0", "#2a9d9d", "#8c6d3f", "#7a7a7a")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from models.calendar import ChasePolicy, EscalationStep, parse_chase
+from cchc.models.calendar import ChasePolicy, EscalationStep, parse_chase
 
 DAY = timedelta(days=1)
 

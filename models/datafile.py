@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from models.text import nfc, one_line, parse_decimal
+from cchc.models.text import nfc, one_line, parse_decimal
 
 T = TypeVar("T")
 

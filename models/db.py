@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlmodel import create_engine
 
-from config.settings import get_settings
+from cchc.config.settings import get_settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
-from models.text import nfc
+from cchc.models.text import nfc
 
 DOC_TYPES = {
     "KH": "kế hoạch",

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from models.datafile import DataFileError, Entry, as_bool, as_code, as_decimal, as_int, read_yaml
+from cchc.models.datafile import DataFileError, Entry, as_bool, as_code, as_decimal, as_int, read_yaml
 
 METHODS = ("judged", "threshold", "proportional", "count")
 MEASURED = ("threshold", "proportional", "count")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.datafile import DataFileError, Entry, as_code, read_yaml
+from cchc.models.datafile import DataFileError, Entry, as_code, read_yaml
 
 ROLES = ("head", "deputy", "focal", "coordinator", "appraiser")
 UNIT_KINDS = ("authority", "department", "district", "team", "commune", "unit")

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.tables import OrgUnit, Person, PersonRole
+from cchc.models.tables import OrgUnit, Person, PersonRole
 
 
 class UnknownActor(LookupError):

@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from models.datafile import DataFileError, Entry, as_bool, as_code, as_decimal, read_yaml
-from models.formats import vn_number
-from models.scoring import pct
+from cchc.models.datafile import DataFileError, Entry, as_bool, as_code, as_decimal, read_yaml
+from cchc.models.formats import vn_number
+from cchc.models.scoring import pct
 
 HUNDRED = Decimal(100)
 

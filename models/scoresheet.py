@@ -16,12 +16,12 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from models.evidence import BadReference, EvidenceRef, outside_window, parse_references
-from models.framework import SubCriterion
-from models.scoring import measured_points, parse_metric
-from models.text import natural_key, nfc, parse_decimal
-from models.types import to_hundredths
-from models.workbook import WorkbookError, read_rows
+from cchc.models.evidence import BadReference, EvidenceRef, outside_window, parse_references
+from cchc.models.framework import SubCriterion
+from cchc.models.scoring import measured_points, parse_metric
+from cchc.models.text import natural_key, nfc, parse_decimal
+from cchc.models.types import to_hundredths
+from cchc.models.workbook import WorkbookError, read_rows
 
 NOT_APPLICABLE = {"kad", "n/a", "na", "không áp dụng", "khong ap dung", "not applicable"}
 MARKED = {"x", "1", "có", "co", "yes", "true", "kad", "không áp dụng"}  # an "x" in the not-applicable column

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from models.framework import AdjustmentItem, ClassBand, SubCriterion
-from models.text import parse_decimal
+from cchc.models.framework import AdjustmentItem, ClassBand, SubCriterion
+from cchc.models.text import parse_decimal
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)

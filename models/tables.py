@@ -11,7 +11,7 @@ from typing import cast
 from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import Points, UTCDateTime
+from cchc.models.types import Points, UTCDateTime
 
 
 def _points(nullable: bool = False, default: Decimal | None = None) -> Decimal | None:

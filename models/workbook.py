@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from models.framework import FrameworkDef, SubCriterion
+from cchc.models.framework import FrameworkDef, SubCriterion
 
 SELF_SHEET = "Tự đánh giá"
 APPRAISAL_SHEET = "Thẩm định"

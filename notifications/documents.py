@@ -15,7 +15,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
-from notifications.render import environment
+from cchc.notifications.render import environment
 
 TITLES = {
     "authority": "Giám đốc",

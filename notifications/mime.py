@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parseaddr
 
-from models.text import collapse_lines
+from cchc.models.text import collapse_lines
 
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
 _ENCODED_WORD_BYTES = 42  # base64 of 42 bytes is 56 characters: "Subject: " and a word fit in 78

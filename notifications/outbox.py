@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.bulk import insert_rows
-from models.tables import OutboxMessage
-from models.text import canonical
+from cchc.models.bulk import insert_rows
+from cchc.models.tables import OutboxMessage
+from cchc.models.text import canonical
 
 # Seconds to wait before attempt n+1 after n failed attempts (then the last value again).
 BACKOFF_S = (30, 120, 600, 1800, 3600, 4 * 3600, 12 * 3600)

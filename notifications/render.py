@@ -16,8 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.formats import local_time, vn_number
-from models.text import collapse_lines
+from cchc.models.formats import local_time, vn_number
+from cchc.models.text import collapse_lines
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = (

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
-from notifications.mime import Mail
+from cchc.notifications.mime import Mail
 
 
 @dataclass(frozen=True)

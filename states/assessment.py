@@ -6,8 +6,8 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 
-from states import guards as g
-from states.machine import Move, StateMachine
+from cchc.states import guards as g
+from cchc.states.machine import Move, StateMachine
 
 
 class AssessmentState(StrEnum):

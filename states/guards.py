@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from models.people import Actor
+from cchc.models.people import Actor
 
 Guard = Callable[["Context"], str | None]
 

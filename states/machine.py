@@ -10,7 +10,7 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from states.guards import Context, Guard
+from cchc.states.guards import Context, Guard
 
 
 class TransitionNotAllowed(Exception):

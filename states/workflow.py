@@ -19,13 +19,13 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.audit import EventDraft, append
-from models.people import Actor
-from models.tables import Assessment, Commitment, Criterion, Cycle, Deadline, OrgUnit, Score, table_of
-from states.assessment import assessment_machine
-from states.cycle import cycle_machine
-from states.guards import AssessmentFacts, Context, CycleFacts
-from states.machine import TransitionNotAllowed
+from cchc.models.audit import EventDraft, append
+from cchc.models.people import Actor
+from cchc.models.tables import Assessment, Commitment, Criterion, Cycle, Deadline, OrgUnit, Score, table_of
+from cchc.states.assessment import assessment_machine
+from cchc.states.cycle import cycle_machine
+from cchc.states.guards import AssessmentFacts, Context, CycleFacts
+from cchc.states.machine import TransitionNotAllowed
 
 
 class ConcurrentChange(RuntimeError):

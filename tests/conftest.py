@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from config.settings import Settings
-from flows.runtime import configure_prefect
-from models.db import get_engine
-from models.migrate import upgrade
+from cchc.config.settings import Settings
+from cchc.flows.runtime import configure_prefect
+from cchc.models.db import get_engine
+from cchc.models.migrate import upgrade
 
 configure_prefect(Settings(prefect_log_level="ERROR"))
 
@@ -26,7 +26,7 @@ def prefect_harness() -> Iterator[None]:
     """Prefect's test harness (a temporary server and database), entered once per session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.runtime import local_flow_runs
+    from cchc.flows.runtime import local_flow_runs
 
     with prefect_test_harness(server_startup_timeout=180), local_flow_runs():
         yield
@@ -57,7 +57,7 @@ def _tables() -> str:
     """Every table of the schema (so a new table is emptied between tests without a list to keep)."""
     from sqlmodel import SQLModel
 
-    import models.tables  # noqa: F401
+    import cchc.models.tables  # noqa: F401
 
     return ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
 
@@ -80,7 +80,7 @@ def mail_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """A real SMTP server on loopback, and the settings pointing the sender at it."""
     from mailserver import MailServer
 
-    from config.settings import get_settings
+    from cchc.config.settings import get_settings
 
     server = MailServer().start()
     monkeypatch.setenv("CCHC_SMTP_HOST", "127.0.0.1")
@@ -95,7 +95,7 @@ def mail_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 @pytest.fixture(autouse=True)
 def file_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test keeps its documents, scans and evidence in its own store."""
-    from config.settings import get_settings
+    from cchc.config.settings import get_settings
 
     store = tmp_path / "store"
     monkeypatch.setenv("CCHC_STORE_DIR", str(store))

@@ -32,8 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from config.settings import Settings  # noqa: E402
-from flows.runtime import configure_prefect  # noqa: E402
+from cchc.config.settings import Settings  # noqa: E402
+from cchc.flows.runtime import configure_prefect  # noqa: E402
 
 configure_prefect(Settings(prefect_log_level="ERROR"))
 
@@ -42,23 +42,23 @@ from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-import flows.appraisal  # noqa: E402
-import flows.commitments  # noqa: E402
-import flows.cycle  # noqa: E402
-import flows.notify  # noqa: E402
-import flows.publication  # noqa: E402
-import flows.sweep  # noqa: E402
-from config.settings import get_settings  # noqa: E402
-from flows.params import (  # noqa: E402
+import cchc.flows.appraisal  # noqa: E402
+import cchc.flows.commitments  # noqa: E402
+import cchc.flows.cycle  # noqa: E402
+import cchc.flows.notify  # noqa: E402
+import cchc.flows.publication  # noqa: E402
+import cchc.flows.sweep  # noqa: E402
+from cchc.config.settings import get_settings  # noqa: E402
+from cchc.flows.params import (  # noqa: E402
     AppraiseParams,
     FlushParams,
     OpenCycleParams,
     PublishParams,
     SweepParams,
 )
-from flows.runtime import local_flow_runs  # noqa: E402
-from models.db import get_engine, read_session  # noqa: E402
-from models.store import FileStore  # noqa: E402
+from cchc.flows.runtime import local_flow_runs  # noqa: E402
+from cchc.models.db import get_engine, read_session  # noqa: E402
+from cchc.models.store import FileStore  # noqa: E402
 
 
 class Points:
@@ -119,21 +119,21 @@ def _sign(url: str, args: dict[str, Any]) -> None:
     at = _when(args["at"])
     for step, (unit, head) in enumerate(args["signers"]):
         if _state(url, unit) != "signed":
-            flows.commitments.sign(url, 2021, head, unit=unit, at=at + timedelta(hours=step))
+            cchc.flows.commitments.sign(url, 2021, head, unit=unit, at=at + timedelta(hours=step))
 
 
 JOBS: dict[str, Callable[[str, dict[str, Any]], object]] = {
-    "open-cycle": lambda url, a: flows.cycle.open_cycle_flow(
+    "open-cycle": lambda url, a: cchc.flows.cycle.open_cycle_flow(
         OpenCycleParams(year=2021, database_url=url, actor=a["actor"], at=_when(a["at"]))
     ),
-    "sweep": lambda url, a: flows.sweep.sweep_flow(SweepParams(year=2021, database_url=url, at=_when(a["at"]))),
-    "appraise": lambda url, a: flows.appraisal.appraise_flow(
+    "sweep": lambda url, a: cchc.flows.sweep.sweep_flow(SweepParams(year=2021, database_url=url, at=_when(a["at"]))),
+    "appraise": lambda url, a: cchc.flows.appraisal.appraise_flow(
         AppraiseParams(year=2021, database_url=url, actor=a["actor"], at=_when(a["at"]))
     ),
-    "publish": lambda url, a: flows.publication.publish_flow(
+    "publish": lambda url, a: cchc.flows.publication.publish_flow(
         PublishParams(year=2021, database_url=url, actor=a["actor"], at=_when(a["at"]))
     ),
-    "notify-flush": lambda url, a: flows.notify.flush_flow(
+    "notify-flush": lambda url, a: cchc.flows.notify.flush_flow(
         FlushParams(database_url=url, at=_when(a["at"]), batch=a["batch"])
     ),
     "commitment-signing": _sign,

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from models.db import get_engine
+from cchc.models.db import get_engine
 
 
 def _run(server_url: str, *statements: str) -> None:

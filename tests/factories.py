@@ -10,20 +10,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
-from config.settings import get_settings
-from flows.appraisal import appraise_flow
-from flows.cycle import advance_cycle_flow, open_cycle_flow
-from flows.lookup import actor_for
-from flows.org import read_org, write_org
-from flows.params import AdvanceParams, AppraiseParams, ImportParams, OpenCycleParams, PublishParams, SubmitParams
-from flows.publication import publish_flow
-from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
-from flows.synthetic import self_cells, unit_rows, write_csv
-from models.db import get_engine, read_session, write_session
-from models.framework import FrameworkDef, framework_path, load_framework
-from models.org import OrgDef
-from models.tables import AuditEvent
-from models.workbook import fill_in
+from cchc.config.settings import get_settings
+from cchc.flows.appraisal import appraise_flow
+from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+from cchc.flows.lookup import actor_for
+from cchc.flows.org import read_org, write_org
+from cchc.flows.params import AdvanceParams, AppraiseParams, ImportParams, OpenCycleParams, PublishParams, SubmitParams
+from cchc.flows.publication import publish_flow
+from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+from cchc.flows.synthetic import self_cells, unit_rows, write_csv
+from cchc.models.db import get_engine, read_session, write_session
+from cchc.models.framework import FrameworkDef, framework_path, load_framework
+from cchc.models.org import OrgDef
+from cchc.models.tables import AuditEvent
+from cchc.models.workbook import fill_in
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 COORDINATOR = "pv01.coord1"

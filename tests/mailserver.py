@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from notifications.sink import LoopbackMailbox
+from cchc.notifications.sink import LoopbackMailbox
 
 
 @dataclass

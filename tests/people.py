@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.people import Actor
+from cchc.models.people import Actor
 
 
 def actor(code: str = "gd", *roles: str, unit: str | None = "CAT", own_units: tuple[str, ...] = ()) -> Actor:

@@ -15,9 +15,9 @@ from databases import new_database
 from factories import scalar
 from sqlalchemy import text
 
-from models.audit import verify
-from models.db import get_engine, read_session
-from models.migrate import upgrade
+from cchc.models.audit import verify
+from cchc.models.db import get_engine, read_session
+from cchc.models.migrate import upgrade
 
 
 @contextmanager

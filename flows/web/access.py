@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from models.people import Actor
+from cchc.models.people import Actor
 
 UNIT_ROLES = ("head", "deputy", "focal")
 ROLE_LABELS = {

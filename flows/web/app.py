@@ -41,20 +41,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from config.settings import get_settings
-from flows.runtime import UserError, engine_for, now
-from flows.web import access, views
-from flows.web.auth import authenticate, login_of
-from flows.web.jobs import Job, JobRunner
-from flows.web.settings import DashboardSettings, secret_key
-from flows.web.tables import Cell, Table, cell_text, to_csv, to_xlsx
-from models.audit import AuditConflict
-from models.datafile import DataFileError
-from models.db import get_engine, read_session
-from models.people import Actor, UnknownActor, resolve_actor
-from models.scoresheet import SheetError
-from states.machine import TransitionNotAllowed
-from states.workflow import ConcurrentChange
+from cchc.config.settings import get_settings
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.web import access, views
+from cchc.flows.web.auth import authenticate, login_of
+from cchc.flows.web.jobs import Job, JobRunner
+from cchc.flows.web.settings import DashboardSettings, secret_key
+from cchc.flows.web.tables import Cell, Table, cell_text, to_csv, to_xlsx
+from cchc.models.audit import AuditConflict
+from cchc.models.datafile import DataFileError
+from cchc.models.db import get_engine, read_session
+from cchc.models.people import Actor, UnknownActor, resolve_actor
+from cchc.models.scoresheet import SheetError
+from cchc.states.machine import TransitionNotAllowed
+from cchc.states.workflow import ConcurrentChange
 
 log = logging.getLogger("cchc.dashboard")
 HERE = Path(__file__).resolve().parent
@@ -399,7 +399,7 @@ class Dashboard:
             return exported
         verification = None
         if request.url.path.endswith("/verify"):
-            from flows.auditlog import verify_chain
+            from cchc.flows.auditlog import verify_chain
 
             verification = verify_chain(self.database_url)
         return self.render(
@@ -566,7 +566,7 @@ class Dashboard:
         token = str(request.path_params["token"])
         await self.form(request)
         actor = await run_in_threadpool(self.user, request)
-        from flows.commitments import sign
+        from cchc.flows.commitments import sign
 
         try:
             doc = await run_in_threadpool(commitment_by_link, self.database_url, token, self.clock())
@@ -691,10 +691,10 @@ def serve(database_url: str | None, host: str, port: int) -> None:
 
 def run_sweep(database_url: str | None, year: int, actor: Actor, at: datetime) -> str:
     """The deadline sweep (the flow), then who ran it and what it did, in the audit trail."""
-    from flows.params import SweepParams
-    from flows.sweep import sweep_flow
-    from models.audit import EventDraft, append
-    from models.db import write_session
+    from cchc.flows.params import SweepParams
+    from cchc.flows.sweep import sweep_flow
+    from cchc.models.audit import EventDraft, append
+    from cchc.models.db import write_session
 
     summary = sweep_flow(SweepParams(year=year, database_url=database_url, at=at, actor=actor.code))
     with write_session(engine_for(database_url)) as session:
@@ -725,8 +725,8 @@ def run_sweep(database_url: str | None, year: int, actor: Actor, at: datetime) -
 
 
 def run_appraisal(database_url: str | None, year: int, unit: str, actor: Actor, at: datetime) -> str:
-    from flows.appraisal import appraise_flow
-    from flows.params import AppraiseParams
+    from cchc.flows.appraisal import appraise_flow
+    from cchc.flows.params import AppraiseParams
 
     summary = appraise_flow(
         AppraiseParams(year=year, units=[unit] if unit else [], database_url=database_url, actor=actor.code, at=at)
@@ -747,8 +747,8 @@ def run_appraisal(database_url: str | None, year: int, unit: str, actor: Actor, 
 
 
 def run_publication(database_url: str | None, year: int, reason: str, actor: Actor, at: datetime) -> str:
-    from flows.params import PublishParams
-    from flows.publication import publish_flow
+    from cchc.flows.params import PublishParams
+    from cchc.flows.publication import publish_flow
 
     summary = publish_flow(PublishParams(year=year, reason=reason, database_url=database_url, actor=actor.code, at=at))
     if not summary.new_version:
@@ -772,8 +772,8 @@ def request_supplement(
     """Ask a unit for a supplement (the function behind `cchc supplement request`)."""
     from zoneinfo import ZoneInfo
 
-    from flows.selfassessment import change_units
-    from models.calendar import OutOfRange, parse_local_instant
+    from cchc.flows.selfassessment import change_units
+    from cchc.models.calendar import OutOfRange, parse_local_instant
 
     codes = [c.strip() for c in criteria.replace(";", ",").split(",") if c.strip()]
     try:
@@ -812,8 +812,8 @@ class LinkedCommitment:
 
 def commitment_by_link(database_url: str | None, token: str, at: datetime) -> LinkedCommitment:
     """The commitment a signing link is for (the link is not used up by looking)."""
-    from flows.commitments import _by_token, document
-    from models.tables import Cycle, OrgUnit
+    from cchc.flows.commitments import _by_token, document
+    from cchc.models.tables import Cycle, OrgUnit
 
     with read_session(get_engine(database_url)) as session:
         commitment = _by_token(session, token, at)
@@ -880,7 +880,7 @@ def _pages(request: Request, page: int, pages: int) -> list[tuple[str, str | Non
 
 
 def _day(text: str, label: str) -> Any:
-    from models.calendar import EARLIEST, LATEST, parse_local_date
+    from cchc.models.calendar import EARLIEST, LATEST, parse_local_date
 
     if not text.strip():
         return None

@@ -17,12 +17,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows.lookup import actor_for
-from flows.runtime import UserError, engine_for, now
-from models.audit import EventDraft, append
-from models.db import get_engine, read_session, write_session
-from models.people import Actor, UnknownActor, resolve_actor
-from models.tables import Login
+from cchc.flows.lookup import actor_for
+from cchc.flows.runtime import UserError, engine_for, now
+from cchc.models.audit import EventDraft, append
+from cchc.models.db import get_engine, read_session, write_session
+from cchc.models.people import Actor, UnknownActor, resolve_actor
+from cchc.models.tables import Login
 
 MIN_PASSWORD = 10
 

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.runtime import local_flow_runs
+from cchc.flows.runtime import local_flow_runs
 
 log = logging.getLogger("cchc.dashboard")
 KEEP = 200  # finished jobs remembered

@@ -19,8 +19,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config.settings import get_settings
-from flows.runtime import UserError
+from cchc.config.settings import get_settings
+from cchc.flows.runtime import UserError
 
 MIN_SECRET = 32
 

@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from models.formats import local_time, vn_number
+from cchc.models.formats import local_time, vn_number
 
 Cell = str | int | Decimal | datetime | date | bool | None
 

@@ -19,12 +19,12 @@ from sqlalchemy import ColumnElement, Integer, case, cast, func, select, text
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from flows import commitments as commitment_flows
-from flows.auditlog import describe_change, unit_timeline
-from flows.evidence import registry
-from flows.lookup import current_publication, cycle_of, unit_assessment
-from flows.publication import class_bands
-from flows.reports import (
+from cchc.flows import commitments as commitment_flows
+from cchc.flows.auditlog import describe_change, unit_timeline
+from cchc.flows.evidence import registry
+from cchc.flows.lookup import current_publication, cycle_of, unit_assessment
+from cchc.flows.publication import class_bands
+from cchc.flows.reports import (
     COMMITMENT_LABELS,
     CYCLE_PHASE_LABELS,
     RANKING_COLUMNS,
@@ -37,18 +37,18 @@ from flows.reports import (
     rung_text,
     task_label,
 )
-from flows.status import cycle_status
-from flows.sweep import ChaseItem, chase_items
-from flows.web.tables import Cell, Table, cell_text
-from models.calendar import ChasePolicy
-from models.charts import Series, bar_chart, grouped_bar_chart
-from models.chasing import days_late, days_left, policy_from
-from models.db import get_engine, read_session
-from models.formats import vn_number, vn_signed
-from models.tables import Assessment, AuditEvent, ChaseStep, Criterion, Cycle, Result, UnitGroup
-from models.types import from_hundredths
-from notifications import outbox
-from states.assessment import AssessmentState
+from cchc.flows.status import cycle_status
+from cchc.flows.sweep import ChaseItem, chase_items
+from cchc.flows.web.tables import Cell, Table, cell_text
+from cchc.models.calendar import ChasePolicy
+from cchc.models.charts import Series, bar_chart, grouped_bar_chart
+from cchc.models.chasing import days_late, days_left, policy_from
+from cchc.models.db import get_engine, read_session
+from cchc.models.formats import vn_number, vn_signed
+from cchc.models.tables import Assessment, AuditEvent, ChaseStep, Criterion, Cycle, Result, UnitGroup
+from cchc.models.types import from_hundredths
+from cchc.notifications import outbox
+from cchc.states.assessment import AssessmentState
 
 Level = tuple[int, int]  # reminders sent, the highest rung of the escalation ladder reached (0: none)
 

@@ -3,8 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from models.db import get_engine
+import cchc.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from cchc.models.db import get_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

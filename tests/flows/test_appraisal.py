@@ -21,12 +21,12 @@ from factories import (
     write_rows,
 )
 
-from flows.appraisal import adjust, appraise_flow
-from flows.params import AppraiseParams, SubmitParams
-from flows.runtime import UserError
-from flows.selfassessment import change_units, submit_flow
-from models.scoresheet import SheetError
-from models.types import from_hundredths
+from cchc.flows.appraisal import adjust, appraise_flow
+from cchc.flows.params import AppraiseParams, SubmitParams
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import change_units, submit_flow
+from cchc.models.scoresheet import SheetError
+from cchc.models.types import from_hundredths
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -62,8 +62,8 @@ def test_a_sub_criterion_without_evidence_is_appraised_zero_and_the_diff_says_wh
     submit_flow(SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal", at=at("25/08/2021")))
     with pytest.raises(UserError, match="name the units to withdraw"):
         change_units(db_url, 2021, "withdraw", [], COORDINATOR, at("26/08/2021"))
-    from flows.cycle import advance_cycle_flow
-    from flows.params import AdvanceParams
+    from cchc.flows.cycle import advance_cycle_flow
+    from cchc.flows.params import AdvanceParams
 
     advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("31/08/2021")))
     summary = _appraise(db_url, units=["CAH-CMG"])
@@ -154,8 +154,8 @@ def test_a_supplement_reopens_only_the_named_criteria_and_is_appraised_again(db_
     cmg[0][3] = ""  # 1.1.1 without evidence → 0 at appraisal
     import_rows(db_url, tmp_path / "s.csv", rows)
     submit_flow(SubmitParams(year=2021, units=[], database_url=db_url, actor=COORDINATOR, at=at("25/08/2021")))
-    from flows.cycle import advance_cycle_flow
-    from flows.params import AdvanceParams
+    from cchc.flows.cycle import advance_cycle_flow
+    from cchc.flows.params import AdvanceParams
 
     advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("31/08/2021")))
     _appraise(db_url, units=["CAH-CMG"])

@@ -9,9 +9,9 @@ from factories import open_2021, scalar
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from flows.auditlog import unit_timeline, verify_chain
-from flows.cli import app
-from models.db import get_engine
+from cchc.flows.auditlog import unit_timeline, verify_chain
+from cchc.flows.cli import app
+from cchc.models.db import get_engine
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -18,13 +18,13 @@ from factories import (
     scalar,
 )
 
-from flows.appraisal import appraise_flow
-from flows.awards import awards_flow
-from flows.cycle import advance_cycle_flow
-from flows.params import AdvanceParams, AppraiseParams, AwardsParams, PublishParams, SubmitParams
-from flows.publication import publish_flow, read_ranking
-from flows.runtime import UserError
-from flows.selfassessment import change_units, submit_flow
+from cchc.flows.appraisal import appraise_flow
+from cchc.flows.awards import awards_flow
+from cchc.flows.cycle import advance_cycle_flow
+from cchc.flows.params import AdvanceParams, AppraiseParams, AwardsParams, PublishParams, SubmitParams
+from cchc.flows.publication import publish_flow, read_ranking
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import change_units, submit_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -13,13 +13,13 @@ from databases import new_database
 from factories import COORDINATOR, at, published_2021, scalar
 from sqlalchemy import func, inspect, select
 
-from config.settings import Settings, get_settings
-from flows.backup import _tables, backup, restore
-from flows.deadlines import extend
-from flows.evidence import add_file
-from flows.runtime import UserError
-from models.db import get_engine, read_session
-from models.store import FileStore
+from cchc.config.settings import Settings, get_settings
+from cchc.flows.backup import _tables, backup, restore
+from cchc.flows.deadlines import extend
+from cchc.flows.evidence import add_file
+from cchc.flows.runtime import UserError
+from cchc.models.db import get_engine, read_session
+from cchc.models.store import FileStore
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 PG_URL = Settings().test_database_url

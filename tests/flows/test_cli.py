@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cchc.flows.cli import app
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

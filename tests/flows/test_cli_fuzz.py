@@ -17,7 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from test_cli import cchc, runner
 
-from flows.cli import app
+from cchc.flows.cli import app
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 FUZZ = fuzz(max_examples=20)

@@ -11,10 +11,10 @@ import pytest
 from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, scalar, write_rows
 from office import convert
 
-from flows.commitments import commitments_flow, decline, document, record_paper, sign, status
-from flows.params import CommitmentParams, SweepParams
-from flows.runtime import UserError
-from flows.sweep import sweep_flow
+from cchc.flows.commitments import commitments_flow, decline, document, record_paper, sign, status
+from cchc.flows.params import CommitmentParams, SweepParams
+from cchc.flows.runtime import UserError
+from cchc.flows.sweep import sweep_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 OF_UNIT = "FROM commitment c JOIN unit u ON u.id = c.unit_id WHERE u.code = :u"
@@ -91,7 +91,7 @@ def test_a_document_changed_after_signing_must_be_signed_again(db_url: str, tmp_
     first = sign(db_url, 2021, "cmg.head", unit="CAH-CMG", at=at("27/06/2021"))
     again = _prepare(db_url, "28/06/2021")
     assert again.drafted == [] and again.revised == [] and again.sent == []  # same documents: nothing to do
-    from config.settings import get_settings
+    from cchc.config.settings import get_settings
 
     text = (get_settings().config_dir / "org" / "daklak.yaml").read_text(encoding="utf-8")
     name = re.search(r'code: "cmg.head", name: "([^"]+)"', text)
@@ -99,9 +99,9 @@ def test_a_document_changed_after_signing_must_be_signed_again(db_url: str, tmp_
     changed = tmp_path / "org.yaml"
     changed.write_text(text.replace(name.group(1), "Thượng tá Hoàng Văn Mới"), encoding="utf-8")
     load_sample_org  # noqa: B018  (the same loader, another file)
-    from flows.lookup import actor_for
-    from flows.org import read_org, write_org
-    from models.db import get_engine, write_session
+    from cchc.flows.lookup import actor_for
+    from cchc.flows.org import read_org, write_org
+    from cchc.models.db import get_engine, write_session
 
     with write_session(get_engine(db_url)) as session:
         write_org(session, read_org(changed), actor_for(session, None, task="test"), at("29/06/2021"), "org.yaml")
@@ -202,11 +202,11 @@ def test_the_documents_open_in_libreoffice_with_their_vietnamese_text(db_url: st
 def test_a_cycle_may_make_self_assessment_wait_for_the_signature(db_url: str, tmp_path: Path) -> None:
     from factories import import_rows, rows_for
 
-    from config.settings import get_settings
-    from flows.cycle import advance_cycle_flow, open_cycle_flow
-    from flows.params import AdvanceParams, OpenCycleParams, SubmitParams
-    from flows.selfassessment import submit_flow
-    from models.scoresheet import SheetError
+    from cchc.config.settings import get_settings
+    from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.params import AdvanceParams, OpenCycleParams, SubmitParams
+    from cchc.flows.selfassessment import submit_flow
+    from cchc.models.scoresheet import SheetError
 
     org = load_sample_org(db_url)
     calendar = tmp_path / "2021.yaml"

@@ -37,15 +37,15 @@ from factories import APPRAISER, COORDINATOR, DIRECTOR, OUTSIDE_APPRAISER, at, i
 from sqlalchemy import Integer, select, text
 from sqlmodel import SQLModel
 
-from config.settings import Settings
-from flows.appraisal import appraise_flow
-from flows.commitments import commitments_flow
-from flows.cycle import advance_cycle_flow
-from flows.params import AdvanceParams, AppraiseParams, CommitmentParams, SubmitParams
-from flows.selfassessment import change_units, submit_flow
-from models.audit import verify
-from models.db import get_engine, read_session
-from models.migrate import upgrade
+from cchc.config.settings import Settings
+from cchc.flows.appraisal import appraise_flow
+from cchc.flows.commitments import commitments_flow
+from cchc.flows.cycle import advance_cycle_flow
+from cchc.flows.params import AdvanceParams, AppraiseParams, CommitmentParams, SubmitParams
+from cchc.flows.selfassessment import change_units, submit_flow
+from cchc.models.audit import verify
+from cchc.models.db import get_engine, read_session
+from cchc.models.migrate import upgrade
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -335,7 +335,7 @@ class _settings:
         self.saved: dict[str, str | None] = {}
 
     def __enter__(self) -> None:
-        from config.settings import get_settings
+        from cchc.config.settings import get_settings
 
         for key, value in self.values.items():
             self.saved[key] = os.environ.get(key)
@@ -343,7 +343,7 @@ class _settings:
         get_settings.cache_clear()
 
     def __exit__(self, *_: object) -> None:
-        from config.settings import get_settings
+        from cchc.config.settings import get_settings
 
         for key, value in self.saved.items():
             if value is None:

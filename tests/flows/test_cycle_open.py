@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from factories import COORDINATOR, at, event_count, load_sample_org, open_2021, scalar
 
-from flows.cycle import advance_cycle_flow, open_cycle_flow
-from flows.params import AdvanceParams, OpenCycleParams
-from flows.runtime import UserError
-from models.datafile import DataFileError
+from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+from cchc.flows.params import AdvanceParams, OpenCycleParams
+from cchc.flows.runtime import UserError
+from cchc.models.datafile import DataFileError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -45,7 +45,7 @@ def test_opening_the_same_cycle_again_changes_nothing_and_records_nothing(db_url
 
 def test_a_calendar_edited_after_opening_is_refused(db_url: str, tmp_path: Path) -> None:
     open_2021(db_url, self_assessment=False)
-    from config.settings import get_settings
+    from cchc.config.settings import get_settings
 
     edited = tmp_path / "2021.yaml"
     edited.write_text(

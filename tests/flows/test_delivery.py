@@ -9,10 +9,10 @@ import pytest
 from factories import COORDINATOR, at, open_2021, scalar
 from mailserver import MailServer
 
-from flows.deadlines import register_plan
-from flows.notify import flush_flow
-from flows.params import FlushParams, SweepParams
-from flows.sweep import sweep_flow
+from cchc.flows.deadlines import register_plan
+from cchc.flows.notify import flush_flow
+from cchc.flows.params import FlushParams, SweepParams
+from cchc.flows.sweep import sweep_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -99,14 +99,14 @@ def test_a_permanent_refusal_goes_to_the_dead_letters_and_a_temporary_one_is_ret
     assert _flush(db_url, time="09:00").sent == 1
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from cchc.flows.cli import app
 
     result = CliRunner().invoke(app, ["--database-url", db_url, "notify", "status"])
     assert result.exit_code == 0 and "dead 1" in result.output and "cmg.focal@dlk.cand.example" in result.output
 
 
 def test_a_message_gives_up_after_its_attempts_are_used(db_url: str, mail_server: MailServer) -> None:
-    from config.settings import get_settings
+    from cchc.config.settings import get_settings
 
     _queue_reminders(db_url)
     mail_server.defer.add("cmg.head@dlk.cand.example")

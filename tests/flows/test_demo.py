@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from factories import scalar
 
-from flows.demo import run_demo
+from cchc.flows.demo import run_demo
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

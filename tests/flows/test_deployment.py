@@ -27,11 +27,11 @@ from factories import APPRAISER, COORDINATOR, at, open_2021, scalar, submitted_2
 from sqlalchemy.engine import make_url
 from twins import assert_same_story, clone_database
 
-from config.settings import Settings
-from flows.appraisal import appraise_flow
-from flows.commitments import commitments_flow
-from flows.params import NO_GROUP, AppraiseParams, CommitmentParams, SweepParams
-from flows.sweep import sweep_flow
+from cchc.config.settings import Settings
+from cchc.flows.appraisal import appraise_flow
+from cchc.flows.commitments import commitments_flow
+from cchc.flows.params import NO_GROUP, AppraiseParams, CommitmentParams, SweepParams
+from cchc.flows.sweep import sweep_flow
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from flows.params import ImportParams
-from flows.runtime import UserError
-from flows.selfassessment import import_self_assessment
-from flows.workbooks import export_self_assessment
-from models.scoresheet import SheetError
+from cchc.flows.params import ImportParams
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import import_self_assessment
+from cchc.flows.workbooks import export_self_assessment
+from cchc.models.scoresheet import SheetError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 FUZZ = fuzz(max_examples=60)

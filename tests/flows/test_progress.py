@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from factories import COORDINATOR, appraised_2021, at, import_rows, open_2021, rows_for
 
-from flows import progress
-from flows.params import PublishParams, SweepParams
-from flows.publication import publish_flow
-from flows.selfassessment import change_units
-from flows.sweep import sweep_flow
+from cchc.flows import progress
+from cchc.flows.params import PublishParams, SweepParams
+from cchc.flows.publication import publish_flow
+from cchc.flows.selfassessment import change_units
+from cchc.flows.sweep import sweep_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -18,14 +18,14 @@ from factories import (
     write_rows,
 )
 
-from config.settings import get_settings
-from flows.appraisal import adjust, appraise_flow
-from flows.history import import_results
-from flows.params import AppraiseParams, PublishParams
-from flows.publication import publish_flow, read_ranking
-from flows.runtime import UserError
-from flows.selfassessment import change_units
-from models.scoring import index_pct
+from cchc.config.settings import get_settings
+from cchc.flows.appraisal import adjust, appraise_flow
+from cchc.flows.history import import_results
+from cchc.flows.params import AppraiseParams, PublishParams
+from cchc.flows.publication import publish_flow, read_ranking
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import change_units
+from cchc.models.scoring import index_pct
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -119,8 +119,8 @@ def test_a_late_unit_gets_no_timeliness_bonus_even_if_one_was_recorded(db_url: s
     aid = scalar(db_url, "SELECT a.id FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'CAH-EHL'")
     from sqlalchemy import insert
 
-    from models.db import get_engine, write_session
-    from models.tables import Adjustment
+    from cchc.models.db import get_engine, write_session
+    from cchc.models.tables import Adjustment
 
     with write_session(get_engine(db_url)) as session:
         session.execute(
@@ -152,9 +152,9 @@ def test_this_year_is_compared_with_last_years_published_results(db_url: str, tm
     )
     from factories import OUTSIDE_APPRAISER, import_rows, rows_for, sample_org
 
-    from flows.cycle import advance_cycle_flow
-    from flows.params import AdvanceParams, SubmitParams
-    from flows.selfassessment import submit_flow
+    from cchc.flows.cycle import advance_cycle_flow
+    from cchc.flows.params import AdvanceParams, SubmitParams
+    from cchc.flows.selfassessment import submit_flow
 
     advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("15/07/2021")))
     import_rows(db_url, tmp_path / "s.csv", rows_for(sample_org()))
@@ -233,9 +233,9 @@ def _constructed_rows(group: str, unit: str, target: Decimal) -> list[list[str]]
 def test_a_province_built_from_constructed_scores_has_the_dak_lak_2021_figures(db_url: str, tmp_path: Path) -> None:
     from factories import import_rows, open_2021
 
-    from flows.cycle import advance_cycle_flow
-    from flows.params import AdvanceParams, SubmitParams
-    from flows.selfassessment import submit_flow
+    from cchc.flows.cycle import advance_cycle_flow
+    from cchc.flows.params import AdvanceParams, SubmitParams
+    from cchc.flows.selfassessment import submit_flow
 
     org = open_2021(db_url)
     rows: list[list[str]] = []

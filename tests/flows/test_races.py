@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from factories import DIRECTOR, at, event_count, open_2021, published_2021, scalar
 
-from flows.params import SweepParams
-from flows.runtime import UserError
-from flows.selfassessment import change_units
-from flows.sweep import sweep_flow
-from models.db import get_engine, write_session
-from models.people import resolve_actor
-from states.workflow import ConcurrentChange, fire_assessments, load_facts
+from cchc.flows.params import SweepParams
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import change_units
+from cchc.flows.sweep import sweep_flow
+from cchc.models.db import get_engine, write_session
+from cchc.models.people import resolve_actor
+from cchc.states.workflow import ConcurrentChange, fire_assessments, load_facts
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -69,7 +69,7 @@ def test_two_reopenings_of_one_published_result_at_once_one_wins_the_other_is_to
 
 
 def test_a_move_made_on_facts_someone_else_changed_meanwhile_writes_nothing(db_url: str, tmp_path: Path) -> None:
-    from flows.lookup import cycle_of
+    from cchc.flows.lookup import cycle_of
 
     published_2021(db_url, tmp_path)
     engine = get_engine(db_url)

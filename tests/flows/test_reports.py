@@ -23,12 +23,12 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.deadlines import extend, register_plan
-from flows.notify import flush_flow
-from flows.params import FlushParams, SubmitParams, SweepParams
-from flows.publication import read_ranking
-from flows.reports import (
+from cchc.flows.cli import app
+from cchc.flows.deadlines import extend, register_plan
+from cchc.flows.notify import flush_flow
+from cchc.flows.params import FlushParams, SubmitParams, SweepParams
+from cchc.flows.publication import read_ranking
+from cchc.flows.reports import (
     ProgressReport,
     progress_html,
     progress_xlsx,
@@ -38,10 +38,10 @@ from flows.reports import (
     write_atomically,
     write_ranking,
 )
-from flows.selfassessment import submit_flow
-from flows.sweep import sweep_flow
-from models.charts import PLOT_HEIGHT
-from models.db import get_engine, write_session
+from cchc.flows.selfassessment import submit_flow
+from cchc.flows.sweep import sweep_flow
+from cchc.models.charts import PLOT_HEIGHT
+from cchc.models.db import get_engine, write_session
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -395,7 +395,7 @@ def test_a_failed_write_leaves_the_previous_report_as_it_was(tmp_path: Path, mon
     def refuse(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("flows.reports.os.replace", refuse)
+    monkeypatch.setattr("cchc.flows.reports.os.replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         write_atomically(target, b"new")
     assert target.read_text(encoding="utf-8") == "bản cũ" and [p.name for p in tmp_path.iterdir()] == [target.name]

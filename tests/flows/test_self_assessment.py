@@ -17,9 +17,9 @@ from factories import (
     submitted_2021,
 )
 
-from flows.params import ImportParams, SubmitParams
-from flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
-from models.scoresheet import SheetError
+from cchc.flows.params import ImportParams, SubmitParams
+from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+from cchc.models.scoresheet import SheetError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

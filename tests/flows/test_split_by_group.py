@@ -13,13 +13,13 @@ import pytest
 from factories import APPRAISER, COORDINATOR, DIRECTOR, at, open_2021, scalar, submitted_2021
 from twins import assert_same_story, rows, twin_database
 
-from flows.appraisal import AppraiseSummary, appraise_flow, appraise_group_flow, merge_appraisals, split_appraisal
-from flows.commitments import commitments_flow, sign
-from flows.contributors import assign
-from flows.cycle import advance_cycle_flow
-from flows.fanout import GroupRun, GroupRunsFailed, wait_for_group_runs
-from flows.lookup import cycle_groups, cycle_of
-from flows.params import (
+from cchc.flows.appraisal import AppraiseSummary, appraise_flow, appraise_group_flow, merge_appraisals, split_appraisal
+from cchc.flows.commitments import commitments_flow, sign
+from cchc.flows.contributors import assign
+from cchc.flows.cycle import advance_cycle_flow
+from cchc.flows.fanout import GroupRun, GroupRunsFailed, wait_for_group_runs
+from cchc.flows.lookup import cycle_groups, cycle_of
+from cchc.flows.params import (
     NO_GROUP,
     AdvanceParams,
     AppraiseByGroupParams,
@@ -28,9 +28,9 @@ from flows.params import (
     SweepByGroupParams,
     SweepParams,
 )
-from flows.runtime import UserError
-from flows.sweep import SweepSummary, merge_sweeps, split_sweep, sweep_flow, sweep_group_flow
-from models.db import get_engine, read_session
+from cchc.flows.runtime import UserError
+from cchc.flows.sweep import SweepSummary, merge_sweeps, split_sweep, sweep_flow, sweep_group_flow
+from cchc.models.db import get_engine, read_session
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

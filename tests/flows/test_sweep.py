@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from factories import APPRAISER, COORDINATOR, at, event_count, import_rows, open_2021, rows_for, scalar
 
-from flows.appraisal import adjust
-from flows.deadlines import extend, register_plan
-from flows.params import SubmitParams, SweepParams
-from flows.runtime import UserError
-from flows.selfassessment import change_units, submit_flow
-from flows.sweep import sweep_flow
+from cchc.flows.appraisal import adjust
+from cchc.flows.deadlines import extend, register_plan
+from cchc.flows.params import SubmitParams, SweepParams
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import change_units, submit_flow
+from cchc.flows.sweep import sweep_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

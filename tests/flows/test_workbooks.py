@@ -25,16 +25,16 @@ from factories import (
 from office import convert
 from openpyxl import load_workbook
 
-from flows.appraisal import appraise_flow
-from flows.contributors import assign
-from flows.contributors import status as contributions
-from flows.evidence import add_file, registry
-from flows.params import AppraiseParams, ImportParams, SweepParams
-from flows.runtime import UserError
-from flows.selfassessment import import_self_assessment_flow
-from flows.sweep import sweep_flow
-from flows.workbooks import export_appraisal, export_self_assessment
-from models.scoresheet import SheetError
+from cchc.flows.appraisal import appraise_flow
+from cchc.flows.contributors import assign
+from cchc.flows.contributors import status as contributions
+from cchc.flows.evidence import add_file, registry
+from cchc.flows.params import AppraiseParams, ImportParams, SweepParams
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import import_self_assessment_flow
+from cchc.flows.sweep import sweep_flow
+from cchc.flows.workbooks import export_appraisal, export_self_assessment
+from cchc.models.scoresheet import SheetError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from factories import COORDINATOR, at, published_2021, scalar
 
-from config.settings import get_settings
-from flows.cycle import open_cycle_flow
-from flows.history import import_results
-from flows.params import OpenCycleParams
-from flows.publication import read_ranking
-from flows.runtime import UserError
-from flows.years import compare_years
-from models.calendar import carried_forward, shift_years
-from models.datafile import read_yaml
+from cchc.config.settings import get_settings
+from cchc.flows.cycle import open_cycle_flow
+from cchc.flows.history import import_results
+from cchc.flows.params import OpenCycleParams
+from cchc.flows.publication import read_ranking
+from cchc.flows.runtime import UserError
+from cchc.flows.years import compare_years
+from cchc.models.calendar import carried_forward, shift_years
+from cchc.models.datafile import read_yaml
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config import CONFIG_DIR
-from models.calendar import (
+from cchc.config import CONFIG_DIR
+from cchc.models.calendar import (
     OutOfRange,
     calendar_path,
     load_calendar,
@@ -17,7 +17,7 @@ from models.calendar import (
     parse_local_date,
     parse_local_instant,
 )
-from models.datafile import DataFileError
+from cchc.models.datafile import DataFileError
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

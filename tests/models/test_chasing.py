@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.calendar import ChasePolicy, EscalationStep
-from models.chasing import days_late, days_left, ladder, steps_due
+from cchc.models.calendar import ChasePolicy, EscalationStep
+from cchc.models.chasing import days_late, days_left, ladder, steps_due
 
 DUE = datetime(2021, 8, 30, 17, 0, tzinfo=UTC)  # before 31/08/2021, Asia/Ho_Chi_Minh
 POLICY = ChasePolicy()

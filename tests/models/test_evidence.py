@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from models.evidence import BadReference, outside_window, parse_reference, parse_references
+from cchc.models.evidence import BadReference, outside_window, parse_reference, parse_references
 
 
 @pytest.mark.parametrize(

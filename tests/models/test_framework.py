@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from config import CONFIG_DIR
-from models.datafile import DataFileError
-from models.framework import framework_path, load_framework, parse_framework
+from cchc.config import CONFIG_DIR
+from cchc.models.datafile import DataFileError
+from cchc.models.framework import framework_path, load_framework, parse_framework
 
 D = Decimal
 SHIPPED = sorted((CONFIG_DIR / "frameworks").glob("*.yaml"))

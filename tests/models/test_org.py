@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from config import CONFIG_DIR
-from models.datafile import DataFileError
-from models.org import OrgDef, load_org, parse_org
+from cchc.config import CONFIG_DIR
+from cchc.models.datafile import DataFileError
+from cchc.models.org import OrgDef, load_org, parse_org
 
 
 @lru_cache(maxsize=1)

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from config.settings import get_settings
-from models.datafile import DataFileError
-from models.remediation import FieldScore, load_rules, parse_rules, remediation_reasons
+from cchc.config.settings import get_settings
+from cchc.models.datafile import DataFileError
+from cchc.models.remediation import FieldScore, load_rules, parse_rules, remediation_reasons
 
 RULES = load_rules(get_settings().config_dir / "remediation.yaml")
 

@@ -8,9 +8,9 @@ from functools import lru_cache
 
 import pytest
 
-from config import CONFIG_DIR
-from models.framework import FrameworkDef, Metric, SubCriterion, framework_path, load_framework
-from models.scoring import (
+from cchc.config import CONFIG_DIR
+from cchc.models.framework import FrameworkDef, Metric, SubCriterion, framework_path, load_framework
+from cchc.models.scoring import (
     UnitTotals,
     apply_adjustments,
     appraise_sub,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models.text import canonical, nfc, one_line, parse_decimal
-from models.types import InexactPoints, Points, UTCDateTime, from_hundredths, to_hundredths
+from cchc.models.text import canonical, nfc, one_line, parse_decimal
+from cchc.models.types import InexactPoints, Points, UTCDateTime, from_hundredths, to_hundredths
 
 D = Decimal
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from config import CONFIG_DIR
-from models.framework import framework_path, load_framework
-from models.workbook import (
+from cchc.config import CONFIG_DIR
+from cchc.models.framework import framework_path, load_framework
+from cchc.models.workbook import (
     RowValues,
     SheetSpec,
     appraisal_workbook,

@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from notifications.mime import BadAddress, build, encode_words
+from cchc.notifications.mime import BadAddress, build, encode_words
 
 SUBJECT = "[Nhắc việc] Công an huyện Cư M'gar: còn 3 ngày để báo cáo kết quả tự đánh giá, chấm điểm (hạn 31/08/2021)"
 

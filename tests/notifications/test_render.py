@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifications.render import KINDS, LANGUAGES, render
+from cchc.notifications.render import KINDS, LANGUAGES, render
 
 BASE = {
     "person_name": "Nguyễn Văn An",

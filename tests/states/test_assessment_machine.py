@@ -11,10 +11,10 @@ import people
 import pytest
 from people import actor, appraiser, coordinator, director
 
-from models.people import Actor, system_actor
-from states.assessment import TRANSITIONS, AssessmentState, assessment_machine
-from states.guards import AssessmentFacts, Context
-from states.machine import TransitionNotAllowed
+from cchc.models.people import Actor, system_actor
+from cchc.states.assessment import TRANSITIONS, AssessmentState, assessment_machine
+from cchc.states.guards import AssessmentFacts, Context
+from cchc.states.machine import TransitionNotAllowed
 
 S = AssessmentState
 AT = datetime(2021, 9, 4, 2, 0, tzinfo=UTC)

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from people import actor, coordinator, director
 
-from models.people import Actor, system_actor
-from states.cycle import NEXT_TRIGGER, TRANSITIONS, CyclePhase, cycle_machine
-from states.guards import Context, CycleFacts
-from states.machine import TransitionNotAllowed
+from cchc.models.people import Actor, system_actor
+from cchc.states.cycle import NEXT_TRIGGER, TRANSITIONS, CyclePhase, cycle_machine
+from cchc.states.guards import Context, CycleFacts
+from cchc.states.machine import TransitionNotAllowed
 
 P = CyclePhase
 DUE = datetime(2021, 8, 30, 17, 0, tzinfo=UTC)  # submission before 31/08/2021, Asia/Ho_Chi_Minh

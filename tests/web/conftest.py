@@ -18,11 +18,11 @@ import httpx
 import pytest
 from factories import COORDINATOR, at, import_rows, open_2021, rows_for
 
-from flows.params import SubmitParams
-from flows.selfassessment import submit_flow
-from flows.web.app import create_app
-from flows.web.auth import set_password
-from flows.web.settings import DashboardSettings
+from cchc.flows.params import SubmitParams
+from cchc.flows.selfassessment import submit_flow
+from cchc.flows.web.app import create_app
+from cchc.flows.web.auth import set_password
+from cchc.flows.web.settings import DashboardSettings
 
 with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx is the pinned client here
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")

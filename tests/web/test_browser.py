@@ -18,7 +18,7 @@ import uvicorn
 from conftest import PASSWORD, give_login, mixed_2021
 from factories import at
 
-from flows.web.app import create_app
+from cchc.flows.web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("CCHC_SCREENSHOTS", Path(__file__).resolve().parents[2] / ".screenshots"))

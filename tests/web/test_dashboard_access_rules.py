@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from people import actor, appraiser, coordinator, unit_officer
 
-from flows.web.access import may_run_flows, may_sweep, may_view_unit, role_text, sees_all
-from models.people import Actor
+from cchc.flows.web.access import may_run_flows, may_sweep, may_view_unit, role_text, sees_all
+from cchc.models.people import Actor
 
 STAFF = {
     "a coordinator": coordinator(),

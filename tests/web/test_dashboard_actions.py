@@ -12,9 +12,9 @@ import pytest
 from conftest import Clock, csrf_of, give_login, log_in, mixed_2021, post_form, rows_of, wait_for_job
 from factories import APPRAISER, COORDINATOR, DIRECTOR, appraised_2021, at, event_count, open_2021, scalar
 
-from flows.commitments import commitments_flow
-from flows.params import CommitmentParams
-from flows.selfassessment import change_units
+from cchc.flows.commitments import commitments_flow
+from cchc.flows.params import CommitmentParams
+from cchc.flows.selfassessment import change_units
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient

@@ -12,9 +12,9 @@ from conftest import PASSWORD, Clock, csrf_of, give_login, log_in
 from factories import COORDINATOR, event_count, load_sample_org, scalar
 from typer.testing import CliRunner
 
-from flows.cli import app as cli
-from flows.web.auth import set_password
-from flows.web.settings import DashboardSettings, secret_key
+from cchc.flows.cli import app as cli
+from cchc.flows.web.auth import set_password
+from cchc.flows.web.settings import DashboardSettings, secret_key
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient

@@ -19,15 +19,15 @@ from factories import (
 )
 from openpyxl import load_workbook
 
-from flows.auditlog import unit_timeline
-from flows.evidence import registry
-from flows.lookup import cycle_of
-from flows.publication import gather_totals, read_ranking
-from flows.reports import STATE_LABELS
-from flows.status import cycle_status
-from models.db import get_engine, read_session, write_session
-from models.formats import vn_number
-from states.assessment import AssessmentState
+from cchc.flows.auditlog import unit_timeline
+from cchc.flows.evidence import registry
+from cchc.flows.lookup import cycle_of
+from cchc.flows.publication import gather_totals, read_ranking
+from cchc.flows.reports import STATE_LABELS
+from cchc.flows.status import cycle_status
+from cchc.models.db import get_engine, read_session, write_session
+from cchc.models.formats import vn_number
+from cchc.states.assessment import AssessmentState
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient

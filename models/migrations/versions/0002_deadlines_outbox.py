@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import cchc.models.types
 
 
 revision: str = '0002'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('lang', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('to_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
@@ -34,10 +34,10 @@ def upgrade() -> None:
     sa.Column('context', sa.Text(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('lease_until', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('sent_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
     )
@@ -51,9 +51,9 @@ def upgrade() -> None:
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('unit_code', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('phase', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
-    sa.Column('due_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('fired_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recipients', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -63,16 +63,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_chase_step_cycle_id'), ['cycle_id'], unique=False)
 
     with op.batch_alter_table('assessment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('supplement_due_at', models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('supplement_due_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('plan_ref', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('plan_received_at', models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('plan_received_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('cycle', schema=None) as batch_op:
         batch_op.add_column(sa.Column('chase_policy', sa.Text(), nullable=False, server_default='{}'))
     with op.batch_alter_table('deadline', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reason', sa.Text(), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('granted_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('granted_at', models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('granted_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import cchc.models.types
 
 
 revision: str = '0003'
@@ -34,8 +34,8 @@ def upgrade() -> None:
     sa.Column('doc_version', sa.Integer(), nullable=False),
     sa.Column('docx_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('html_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('sent_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('signed_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('signed_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('capacity', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('signed_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -43,8 +43,8 @@ def upgrade() -> None:
     sa.Column('decline_reason', sa.Text(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('token_person_id', sa.Integer(), nullable=True),
-    sa.Column('token_expires_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('token_expires_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['counterpart_person_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.ForeignKeyConstraint(['parent_id'], ['commitment.id'], ),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import cchc.models.types
 
 
 revision: str = '0004'
@@ -27,11 +27,11 @@ def upgrade() -> None:
     sa.Column('assessment_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('criteria', sa.Text(), nullable=False),
-    sa.Column('due_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('assigned_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-    sa.Column('assigned_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('supplied_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('assigned_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('supplied_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
@@ -52,7 +52,7 @@ def upgrade() -> None:
     sa.Column('issued_on', sa.Date(), nullable=False),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('cited_by', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('first_cited_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_cited_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('suffix', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('added_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-    sa.Column('added_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('added_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['evidence_id'], ['evidence.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('evidence_id', 'sha256')

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import cchc.models.types
 
 
 revision: str = '0005'
@@ -29,10 +29,10 @@ def upgrade() -> None:
     sa.Column('reasons', sa.Text(), nullable=False),
     sa.Column('publication_version', sa.Integer(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('required_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('required_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ref', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('received_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('received_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
@@ -46,7 +46,7 @@ def upgrade() -> None:
     with op.batch_alter_table('award', schema=None) as batch_op:
         batch_op.add_column(sa.Column('decision_ref', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('decided_at', models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('decided_at', cchc.models.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('note', sa.Text(), nullable=False, server_default=''))
 
     with op.batch_alter_table('evidence', schema=None) as batch_op:

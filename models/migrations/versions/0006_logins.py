@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import cchc.models.types
 
 
 revision: str = '0006'
@@ -24,8 +24,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cchc.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('person_id')
