@@ -51,7 +51,7 @@ from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect impo
 configure_prefect()  # before prefect or any flows module is imported
 
 from cchc.config.settings import get_settings  # noqa: E402
-from cchc.flows.synthetic import synthetic_org, unit_code  # noqa: E402
+from cchc.flows.demo.synthetic import synthetic_org, unit_code  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2021
@@ -141,7 +141,7 @@ class Clock:
 
 
 def _rows(framework: Any, units: int) -> Iterator[list[str]]:
-    from cchc.flows.synthetic import unit_rows
+    from cchc.flows.demo.synthetic import unit_rows
 
     for i in range(1, units + 1):
         yield from unit_rows(framework, unit_code(i), quality_of(i), missing_evidence=0.0, not_applicable=0.02)
@@ -179,7 +179,7 @@ def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str,
         write_org(session, org, actor_for(session, None, task="bench"), at("01/06/2021"), "bench")
     setup["org_s"] = time.perf_counter() - start
 
-    from cchc.flows.synthetic import write_csv
+    from cchc.flows.demo.synthetic import write_csv
     from cchc.models.framework import framework_path, load_framework
 
     start = time.perf_counter()

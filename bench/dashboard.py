@@ -53,12 +53,12 @@ def build(units: int, scored: int, url: str, work: Path) -> dict[str, Any]:
 
     from cchc.config.settings import get_settings
     from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.demo.synthetic import synthetic_org, unit_code, unit_rows, write_csv
     from cchc.flows.lookup import actor_for
     from cchc.flows.org import write_org
     from cchc.flows.params import AdvanceParams, ImportParams, OpenCycleParams, SubmitParams, SweepParams
     from cchc.flows.selfassessment import import_self_assessment_flow, submit_flow
     from cchc.flows.sweep import sweep_flow
-    from cchc.flows.synthetic import synthetic_org, unit_code, unit_rows, write_csv
     from cchc.flows.web.auth import set_password
     from cchc.models.db import get_engine, write_session
     from cchc.models.framework import framework_path, load_framework

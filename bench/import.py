@@ -37,12 +37,12 @@ def at(day: str, clock: str = "09:00") -> datetime:
 def run(units: int, url: str, work: Path) -> dict[str, Any]:
     from cchc.config.settings import get_settings
     from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.demo.synthetic import synthetic_org, unit_code, unit_rows, write_csv
     from cchc.flows.lookup import actor_for
     from cchc.flows.org import write_org
     from cchc.flows.params import AdvanceParams, ImportParams, OpenCycleParams
     from cchc.flows.runtime import local_flow_runs
     from cchc.flows.selfassessment import import_self_assessment_flow
-    from cchc.flows.synthetic import synthetic_org, unit_code, unit_rows, write_csv
     from cchc.models.db import get_engine, write_session
     from cchc.models.framework import framework_path, load_framework
     from cchc.models.migrate import upgrade

@@ -67,13 +67,13 @@ def run(units: int, mails: int, url: str) -> dict[str, Any]:
 
     from cchc.config.settings import get_settings
     from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+    from cchc.flows.demo.synthetic import synthetic_org
     from cchc.flows.lookup import actor_for
     from cchc.flows.notify import flush_flow
     from cchc.flows.org import write_org
     from cchc.flows.params import AdvanceParams, FlushParams, OpenCycleParams, SweepParams
     from cchc.flows.runtime import local_flow_runs
     from cchc.flows.sweep import sweep_flow
-    from cchc.flows.synthetic import synthetic_org
     from cchc.models.db import get_engine, write_session
     from cchc.models.migrate import upgrade
 

@@ -13,12 +13,12 @@ from sqlalchemy import func, select, text
 from cchc.config.settings import get_settings
 from cchc.flows.appraisal import appraise_flow
 from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
+from cchc.flows.demo.synthetic import self_cells, unit_rows, write_csv
 from cchc.flows.lookup import actor_for
 from cchc.flows.org import read_org, write_org
 from cchc.flows.params import AdvanceParams, AppraiseParams, ImportParams, OpenCycleParams, PublishParams, SubmitParams
 from cchc.flows.publication import publish_flow
 from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
-from cchc.flows.synthetic import self_cells, unit_rows, write_csv
 from cchc.models.db import get_engine, read_session, write_session
 from cchc.models.framework import FrameworkDef, framework_path, load_framework
 from cchc.models.org import OrgDef

@@ -82,6 +82,7 @@ def run_demo(url: str) -> None:
     from cchc.flows.contributors import status as contributions
     from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
     from cchc.flows.deadlines import register_plan
+    from cchc.flows.demo.synthetic import self_cells, unit_rows, write_csv
     from cchc.flows.evidence import add_file, registry
     from cchc.flows.history import import_results
     from cchc.flows.lookup import actor_for
@@ -103,7 +104,6 @@ def run_demo(url: str) -> None:
     from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
     from cchc.flows.status import cycle_status
     from cchc.flows.sweep import sweep_flow
-    from cchc.flows.synthetic import self_cells, unit_rows, write_csv
     from cchc.flows.workbooks import export_appraisal, export_self_assessment
     from cchc.models.db import get_engine, write_session
     from cchc.models.formats import vn_number
