@@ -218,7 +218,8 @@ def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str,
         SubmitParams,
     )
     from cchc.flows.publication import publish_flow
-    from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+    from cchc.flows.selfassessment import import_self_assessment_flow
+    from cchc.flows.submission import change_units, submit_flow
 
     with local_flow_runs():
         opened = clock.run(

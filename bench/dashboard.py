@@ -57,7 +57,8 @@ def build(units: int, scored: int, url: str, work: Path) -> dict[str, Any]:
     from cchc.flows.lookup import actor_for
     from cchc.flows.org import write_org
     from cchc.flows.params import AdvanceParams, ImportParams, OpenCycleParams, SubmitParams, SweepParams
-    from cchc.flows.selfassessment import import_self_assessment_flow, submit_flow
+    from cchc.flows.selfassessment import import_self_assessment_flow
+    from cchc.flows.submission import submit_flow
     from cchc.flows.sweep import sweep_flow
     from cchc.flows.web.auth import set_password
     from cchc.models.db import get_engine, write_session

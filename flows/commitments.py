@@ -14,8 +14,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from prefect import flow, task
 from sqlalchemy import insert, select, update
@@ -28,23 +27,24 @@ from cchc.flows.params import CommitmentParams
 from cchc.flows.runtime import UserError, engine_for, local_tz, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.calendar import CommitmentPolicy, parse_commitments
-from cchc.models.db import read_session, write_session
+from cchc.models.db import write_session
 from cchc.models.directory import Directory, Recipient
 from cchc.models.formats import local_time, vn_number
 from cchc.models.framework import FrameworkDef
 from cchc.models.people import Actor
 from cchc.models.store import FileStore
-from cchc.models.tables import Assessment, Commitment, Cycle, CycleGroup, OrgUnit
+from cchc.models.tables import Commitment, Cycle, CycleGroup, OrgUnit, Person
 from cchc.notifications.documents import TITLES, CommitmentDoc, commitment_docx, commitment_html
 from cchc.notifications.labels import phase_label
 from cchc.notifications.outbox import Queued, queue
 from cchc.states.commitment import CommitmentState, commitment_machine
-from cchc.states.guards import CommitmentFacts, Context, signing_capacity
+from cchc.states.guards import CommitmentFacts, Context
 from cchc.states.machine import TransitionNotAllowed
 
 C = CommitmentState
+
+
 TOKEN_DAYS = 60
-SCAN_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _title(unit: OrgUnit, acting: bool) -> str:
     return f"Phó {title[0].lower()}{title[1:]} phụ trách" if acting else title
 
 
-def _signer(directory: Directory, unit: OrgUnit) -> tuple[list[Recipient], bool]:
+def signer_of(directory: Directory, unit: OrgUnit) -> tuple[list[Recipient], bool]:
     """Who signs for a unit (its head, or its deputies when it has none) and whether they act for a head."""
     assert unit.id is not None
     heads = directory.people(unit.id, "head")
@@ -138,13 +138,13 @@ class Sources:
 def document_for(node: Node, sources: Sources, version: int) -> CommitmentDoc:
     """The commitment of a unit, from the organisation, its framework and the cycle's calendar (pure)."""
     cycle, policy, directory = sources.cycle, sources.policy, sources.directory
-    signers, acting = _signer(directory, node.unit)
+    signers, acting = signer_of(directory, node.unit)
     signer_name = " / ".join(p.name for p in signers) or "(đơn vị chưa có người đứng đầu)"
     if node.parent is None:
         counterpart_name, counterpart_title = policy.counterpart, ""
         parent_name = node.unit.name
     else:
-        superiors, superior_acting = _signer(directory, node.parent)
+        superiors, superior_acting = signer_of(directory, node.parent)
         counterpart_name = " / ".join(p.name for p in superiors) or f"Thủ trưởng {node.parent.name}"
         counterpart_title = f"{_title(node.parent, superior_acting)} {node.parent.name}"
         parent_name = node.parent.name
@@ -185,7 +185,7 @@ def _documents(doc: CommitmentDoc, store: FileStore) -> tuple[str, str]:
     return store.put(commitment_docx(doc), ".docx").sha256, store.put(commitment_html(doc), ".html").sha256
 
 
-def _facts(session: Session, commitment: Commitment, directory: Directory, scan: bool = False) -> CommitmentFacts:
+def facts_of(session: Session, commitment: Commitment, directory: Directory, scan: bool = False) -> CommitmentFacts:
     unit = session.get(OrgUnit, commitment.unit_id)
     assert unit is not None and commitment.id is not None
     parent = session.get(Commitment, commitment.parent_id) if commitment.parent_id else None
@@ -204,7 +204,7 @@ def _facts(session: Session, commitment: Commitment, directory: Directory, scan:
     )
 
 
-def _move(
+def move(
     session: Session,
     cycle: Cycle,
     commitment: Commitment,
@@ -250,7 +250,7 @@ def _move(
     return new_state
 
 
-def _send(
+def send_ready(
     session: Session,
     cycle: Cycle,
     commitments: Sequence[Commitment],
@@ -266,20 +266,20 @@ def _send(
     for commitment in commitments:
         if commitment.state != C.drafted:
             continue
-        facts = _facts(session, commitment, directory)
+        facts = facts_of(session, commitment, directory)
         if not facts.parent_signed:
             continue
-        signers, _ = _signer(directory, session.get(OrgUnit, commitment.unit_id))  # type: ignore[arg-type]
+        signers, _ = signer_of(directory, session.get(OrgUnit, commitment.unit_id))  # type: ignore[arg-type]
         token = secrets.token_urlsafe(24)
         deadline = due.default
         values = {
             "sent_at": at,
             "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "token_person_id": _person_id(session, signers[0]) if len(signers) == 1 else None,
+            "token_person_id": person_id(session, signers[0]) if len(signers) == 1 else None,
             "token_expires_at": at + timedelta(days=TOKEN_DAYS),
         }
         try:
-            _move(
+            move(
                 session,
                 cycle,
                 commitment,
@@ -355,7 +355,7 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
             doc = document_for(node, sources, version)
             docx, html = _documents(doc, store)
             parent = by_unit.get(node.parent.id) if node.parent and node.parent.id else None
-            superiors = _signer(directory, node.parent)[0] if node.parent else []
+            superiors = signer_of(directory, node.parent)[0] if node.parent else []
             counterpart = superiors[0] if superiors else None
             label = doc.counterpart_name + (f", {doc.counterpart_title}" if doc.counterpart_title else "")
             if current is None:
@@ -373,7 +373,7 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
                         docx_sha256=docx,
                         html_sha256=html,
                         updated_at=at,
-                        counterpart_person_id=_person_id(session, counterpart),
+                        counterpart_person_id=person_id(session, counterpart),
                     )
                     .returning(col(Commitment.id))
                 ).scalar_one()
@@ -398,8 +398,8 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
             elif current.docx_sha256 != docx:
                 revised = document_for(node, sources, version + 1)
                 docx, html = _documents(revised, store)
-                facts = _facts(session, current, directory)
-                _move(
+                facts = facts_of(session, current, directory)
+                move(
                     session,
                     cycle,
                     current,
@@ -421,14 +421,13 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
                 summary.revised.append(node.unit.code)
             by_unit[node.unit.id] = current
         ordered = [by_unit[n.unit.id] for n in nodes if n.unit.id in by_unit]
-        summary.sent = _send(session, cycle, ordered, actor, at, directory)
+        summary.sent = send_ready(session, cycle, ordered, actor, at, directory)
         return summary
 
 
-def _person_id(session: Session, person: Recipient | None) -> int | None:
+def person_id(session: Session, person: Recipient | None) -> int | None:
     if person is None:
         return None
-    from cchc.models.tables import Person
 
     return session.execute(select(col(Person.id)).where(col(Person.code) == person.code)).scalar_one_or_none()
 
@@ -439,19 +438,7 @@ def commitments_flow(params: CommitmentParams) -> CommitmentsSummary:
     return prepare(params)
 
 
-# --- signing --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Signed:
-    unit: str
-    capacity: str
-    sha256: str
-    sent: list[str] = field(default_factory=list)  # the commitments below, now sent
-    notified: list[str] = field(default_factory=list)  # told that a deputy signed as acting
-
-
-def _commitment(session: Session, cycle: Cycle, unit: str) -> Commitment:
+def commitment_of(session: Session, cycle: Cycle, unit: str) -> Commitment:
     row = session.execute(
         select(Commitment)
         .join(OrgUnit, col(OrgUnit.id) == col(Commitment.unit_id))
@@ -460,302 +447,3 @@ def _commitment(session: Session, cycle: Cycle, unit: str) -> Commitment:
     if row is None:
         raise UserError(f"{unit} has no commitment in the {cycle.year} cycle (run `cchc commitments prepare`)")
     return row
-
-
-def _by_token(session: Session, token: str, at: datetime) -> Commitment:
-    digest = hashlib.sha256(token.strip().encode()).hexdigest()
-    row = session.execute(select(Commitment).where(col(Commitment.token_hash) == digest)).scalar_one_or_none()
-    if row is None:
-        raise UserError("this signing link is not valid, or it was already used")
-    if row.token_expires_at is not None and row.token_expires_at < at:
-        raise UserError("this signing link has expired; ask the coordinator for a new one")
-    return row
-
-
-def sign(
-    database_url: str | None,
-    year: int | None,
-    actor_ident: str | None,
-    *,
-    unit: str | None = None,
-    token: str | None = None,
-    at: datetime | None = None,
-) -> Signed:
-    """Sign a commitment (by its unit, or by the single-use link's token) as the head or an acting deputy;
-    the commitments below are then sent, and a deputy's signature is reported to the superior head."""
-    when = at or now()
-    if (unit is None) == (token is None):
-        raise UserError("name the unit (--unit) or give the signing link's token (--token)")
-    with write_session(engine_for(database_url)) as session:
-        commitment = _by_token(session, token, when) if token is not None else None
-        cycle = session.get(Cycle, commitment.cycle_id) if commitment else cycle_of(session, year)
-        assert cycle is not None
-        commitment = commitment or _commitment(session, cycle, unit or "")
-        actor = (
-            _link_holder(session, commitment)
-            if token is not None and actor_ident is None
-            else actor_for(session, actor_ident)
-        )
-        directory = Directory(session)
-        facts = _facts(session, commitment, directory)
-        capacity = signing_capacity(actor, facts) or ""
-        try:
-            _move(
-                session,
-                cycle,
-                commitment,
-                "sign",
-                actor,
-                when,
-                facts,
-                values={
-                    "signed_at": when,
-                    "signed_by": actor.code,
-                    "capacity": capacity,
-                    "signed_sha256": commitment.docx_sha256,
-                    "token_hash": "",
-                    "token_expires_at": None,
-                },
-                payload={
-                    "capacity": capacity,
-                    "sha256": commitment.docx_sha256,
-                    "doc_version": commitment.doc_version,
-                    **({"by_link": True} if token else {}),
-                },
-            )
-        except TransitionNotAllowed as refusal:
-            raise UserError(str(refusal)) from None
-        result = Signed(facts.unit_code, capacity, commitment.docx_sha256)
-        if capacity == "acting":
-            result.notified = _report_acting(session, cycle, commitment, facts, actor, when, directory)
-        children = list(
-            session.execute(
-                select(Commitment).where(col(Commitment.parent_id) == commitment.id).order_by(col(Commitment.id))
-            ).scalars()
-        )
-        result.sent = _send(session, cycle, children, actor_for(session, None, task="commitments"), when, directory)
-        return result
-
-
-def _link_holder(session: Session, commitment: Commitment) -> Actor:
-    """Who a signing link was sent to (the link stands for that person)."""
-    from cchc.models.people import resolve_actor
-    from cchc.models.tables import Person
-
-    person = session.get(Person, commitment.token_person_id) if commitment.token_person_id else None
-    if person is None:
-        raise UserError("this link was sent to several deputies: say who signs with --as")
-    return resolve_actor(session, person.code)
-
-
-def _report_acting(
-    session: Session,
-    cycle: Cycle,
-    commitment: Commitment,
-    facts: CommitmentFacts,
-    actor: Actor,
-    at: datetime,
-    directory: Directory,
-) -> list[str]:
-    """A deputy signed for a unit without a head: the superior head is told at once (000_ item 1)."""
-    settings = get_settings()
-    unit = session.get(OrgUnit, commitment.unit_id)
-    assert unit is not None and unit.id is not None
-    parent_id = directory.parent.get(unit.id)
-    people = (directory.head_or_acting(parent_id) if parent_id is not None else []) or directory.coordinators
-    context = {
-        "unit_name": unit.name,
-        "unit_code": unit.code,
-        "year": cycle.year,
-        "signer_name": actor.name,
-        "signed_at": at.isoformat(),
-        "sha256": commitment.docx_sha256,
-        "authority": "",
-        "link": f"{settings.public_url.rstrip('/')}/units/{unit.code}?year={cycle.year}",
-    }
-    queue(
-        session,
-        [
-            Queued(
-                f"acting:{commitment.id}:v{commitment.doc_version}:{p.code}",
-                "acting_signature_notice",
-                p.email,
-                p.name,
-                context,
-                settings.mail_lang,
-                unit.code,
-                cycle.year,
-            )
-            for p in people
-        ],
-        at,
-    )
-    return [p.code for p in people]
-
-
-def decline(
-    database_url: str | None,
-    year: int | None,
-    unit: str,
-    reason: str,
-    actor_ident: str | None,
-    at: datetime | None = None,
-) -> None:
-    """The head declines to sign, with a reason (the coordinators see it in the status and the trail)."""
-    when = at or now()
-    with write_session(engine_for(database_url)) as session:
-        cycle = cycle_of(session, year)
-        commitment = _commitment(session, cycle, unit)
-        actor = actor_for(session, actor_ident)
-        facts = _facts(session, commitment, Directory(session))
-        try:
-            _move(
-                session,
-                cycle,
-                commitment,
-                "decline",
-                actor,
-                when,
-                facts,
-                reason=reason,
-                values={"decline_reason": reason, "token_hash": "", "token_expires_at": None},
-            )
-        except TransitionNotAllowed as refusal:
-            raise UserError(str(refusal)) from None
-
-
-def record_paper(
-    database_url: str | None,
-    year: int | None,
-    unit: str,
-    scan: Path,
-    signed_on: date,
-    actor_ident: str | None,
-    at: datetime | None = None,
-) -> Signed:
-    """Record a commitment signed on paper, with its scanned file (kept by SHA-256)."""
-    when = at or now()
-    if scan.suffix.lower() not in SCAN_SUFFIXES:
-        raise UserError(f"{scan.name}: a scan is a PDF or an image ({', '.join(SCAN_SUFFIXES)})")
-    try:
-        data = scan.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{scan}: cannot be read ({exc.strerror})") from None
-    if not data:
-        raise UserError(f"{scan}: the file is empty")
-    with write_session(engine_for(database_url)) as session:
-        cycle = cycle_of(session, year)
-        commitment = _commitment(session, cycle, unit)
-        actor = actor_for(session, actor_ident)
-        directory = Directory(session)
-        stored = FileStore(get_settings().store_dir).put(data, scan.suffix.lower())
-        facts = _facts(session, commitment, directory, scan=True)
-        signers, acting = _signer(directory, session.get(OrgUnit, commitment.unit_id))  # type: ignore[arg-type]
-        signed_at = datetime.combine(signed_on, time(12, 0), local_tz())
-        try:
-            _move(
-                session,
-                cycle,
-                commitment,
-                "record_paper",
-                actor,
-                when,
-                facts,
-                values={
-                    "signed_at": signed_at,
-                    "signed_by": signers[0].code if signers else "",
-                    "capacity": "paper",
-                    "signed_sha256": commitment.docx_sha256,
-                    "scan_sha256": stored.sha256,
-                    "token_hash": "",
-                    "token_expires_at": None,
-                },
-                payload={
-                    "capacity": "paper",
-                    "sha256": commitment.docx_sha256,
-                    "scan_sha256": stored.sha256,
-                    "scan": scan.name,
-                    "signed_on": signed_on.isoformat(),
-                    "acting": acting,
-                },
-            )
-        except TransitionNotAllowed as refusal:
-            raise UserError(str(refusal)) from None
-        children = list(
-            session.execute(
-                select(Commitment).where(col(Commitment.parent_id) == commitment.id).order_by(col(Commitment.id))
-            ).scalars()
-        )
-        sent = _send(session, cycle, children, actor_for(session, None, task="commitments"), when, directory)
-        return Signed(unit, "paper", commitment.docx_sha256, sent)
-
-
-# --- status ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class CommitmentLine:
-    unit: str
-    name: str
-    level: int
-    state: str
-    counterpart: str
-    signed_by: str
-    capacity: str
-    signed_at: datetime | None
-    due: datetime | None
-    late: bool
-    docx_sha256: str
-    doc_version: int
-
-
-def status(database_url: str | None, year: int | None, at: datetime | None = None) -> list[CommitmentLine]:
-    """Every commitment of a cycle, top-down, with who signed and who is late."""
-    moment = at or now()
-    with read_session(engine_for(database_url)) as session:
-        cycle = cycle_of(session, year)
-        due = Deadlines(session, cycle, "commitment")
-        groups = dict(
-            session.execute(
-                select(col(Assessment.unit_id), col(Assessment.group_code)).where(col(Assessment.cycle_id) == cycle.id)
-            )
-            .tuples()
-            .all()
-        )
-        rows = session.execute(
-            select(Commitment, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == col(Commitment.unit_id))
-            .where(col(Commitment.cycle_id) == cycle.id)
-            .order_by(col(Commitment.level), col(OrgUnit.code))
-        ).all()
-        lines = []
-        for commitment, unit in rows:
-            deadline = due.due(unit.id or 0, groups.get(unit.id or 0, ""))
-            late = commitment.state != C.signed and deadline is not None and moment >= deadline
-            lines.append(
-                CommitmentLine(
-                    unit.code,
-                    unit.name,
-                    commitment.level,
-                    commitment.state,
-                    commitment.counterpart_label,
-                    commitment.signed_by,
-                    commitment.capacity,
-                    commitment.signed_at,
-                    deadline,
-                    late,
-                    commitment.docx_sha256,
-                    commitment.doc_version,
-                )
-            )
-        return lines
-
-
-def document(database_url: str | None, year: int | None, unit: str, suffix: str) -> tuple[str, bytes]:
-    """The stored document of a unit's current commitment (".docx" or ".html"): its name and bytes."""
-    with read_session(engine_for(database_url)) as session:
-        cycle = cycle_of(session, year)
-        commitment = _commitment(session, cycle, unit)
-        sha = commitment.docx_sha256 if suffix == ".docx" else commitment.html_sha256
-        data = FileStore(get_settings().store_dir).read(sha, suffix)
-        return f"cam-ket-{unit}-{cycle.year}-v{commitment.doc_version}{suffix}", data

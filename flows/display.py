@@ -1,17 +1,23 @@
-"""How things look on screen: Vietnamese number and date formats, Asia/Ho_Chi_Minh times, rich tables."""
+"""How things look on a terminal (the CLI and the demo): Vietnamese number and date formats, Asia/Ho_Chi_Minh
+times, tables or JSON, progress bars."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cchc.config.settings import get_settings
+from cchc.flows.progress import watching
 from cchc.models import formats
 from cchc.models.formats import vn_number, vn_signed
 
@@ -31,8 +37,34 @@ def print_json(data: Any) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """JSON for what json does not know: instants as ISO 8601 (UTC as stored), decimals as text."""
+    """JSON for what json does not know: a record (dataclass) as its fields, instants as ISO 8601 (UTC as
+    stored), decimals as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def show(
+    data: Any,
+    as_json: bool,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[RenderableType]],
+    *,
+    title: str | None = None,
+    right: Collection[str] = (),
+) -> bool:
+    """What a command found: `data` as JSON (`--json`), or `rows` as a table under `columns` (those named in
+    `right` aligned right). True when a table was printed, so that the command may add its lines after it."""
+    if as_json:
+        print_json(data)
+        return False
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return True
 
 
 def print_ranking(report: Any) -> None:
@@ -79,3 +111,36 @@ def print_ranking(report: Any) -> None:
         )
         fields = "; ".join(f"{c}. {vn_number(v)} %" for c, v in stats.field_averages.items())
         console.print(f"  Trung bình từng lĩnh vực: {fields}\n")
+
+
+class RichBars:
+    """One rich progress bar per stage, on standard error; drawn only on a terminal."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+            disable=not errors.is_terminal,
+        )
+        self.task: object | None = None
+
+    def step(self, label: str, total: int | None) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total or 0)  # type: ignore[arg-type]
+        self.task = self.progress.add_task(label, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)  # type: ignore[arg-type]
+
+
+@contextmanager
+def bars() -> Iterator[None]:
+    """Rich progress bars around a command's work (nothing is drawn when standard error is not a terminal)."""
+    shown = RichBars()
+    with shown.progress, watching(shown):
+        yield

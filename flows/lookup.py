@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from cchc.flows.runtime import UserError
 from cchc.models.evidence import BadReference, EvidenceRef, parse_reference
-from cchc.models.framework import FrameworkDef, parse_framework
+from cchc.models.framework import ClassBand, FrameworkDef, parse_framework
 from cchc.models.people import Actor, UnknownActor, resolve_actor, system_actor
 from cchc.models.tables import Assessment, Cycle, CycleGroup, Deadline, Framework, OrgUnit, Publication, UnitGroup
 from cchc.models.text import canonical
@@ -120,6 +120,14 @@ def stored_framework(session: Session, framework_id: int) -> FrameworkDef:
     row = session.get(Framework, framework_id)
     assert row is not None, f"framework #{framework_id} is missing"
     return parse_framework(json.loads(row.document), path=f"framework {row.code} v{row.version}", sha256=row.sha256)
+
+
+def class_bands(session: Session, cycle: Cycle) -> dict[str, tuple[ClassBand, ...]]:
+    """The classification bands of each group's framework, as the cycle stored it."""
+    rows = session.execute(
+        select(col(CycleGroup.group_code), col(CycleGroup.framework_id)).where(col(CycleGroup.cycle_id) == cycle.id)
+    ).all()
+    return {group: stored_framework(session, fid).classes for group, fid in rows if fid is not None}
 
 
 def framework_document(framework: FrameworkDef) -> str:

@@ -1,4 +1,4 @@
-"""Progress of long work (imports, sweeps, publication) for whoever watches: a bar on the terminal.
+"""Progress of long work (imports, sweeps, publication) for whoever watches (the CLI draws bars: flows.display).
 
 A flow reports what it is doing with `step(...)` and `advance(...)`; nothing listens unless a command
 installed a watcher with `watching(...)` (the CLI does, on a terminal). Flows run in this process, in
@@ -47,40 +47,3 @@ def watching(watcher: Watcher) -> Iterator[Watcher]:
         yield watcher
     finally:
         _watcher = previous
-
-
-class RichBars:
-    """One rich progress bar per stage, on standard error; drawn only on a terminal."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from cchc.flows.display import errors
-
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-            disable=not errors.is_terminal,
-        )
-        self.task: object | None = None
-
-    def step(self, label: str, total: int | None) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, completed=self.progress.tasks[-1].total or 0)  # type: ignore[arg-type]
-        self.task = self.progress.add_task(label, total=total)
-
-    def advance(self, amount: int) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, amount)  # type: ignore[arg-type]
-
-
-@contextmanager
-def bars() -> Iterator[None]:
-    """Rich progress bars around a command's work (nothing is drawn when standard error is not a terminal)."""
-    shown = RichBars()
-    with shown.progress, watching(shown):
-        yield

@@ -98,7 +98,7 @@ def require_follow_ups(
     session: Session, cycle: Cycle, actor: Actor, at: datetime, rules: RemediationRules
 ) -> RequireSummary:
     """Record what each unit owes by the current publication; idempotent; one bulk write of each kind."""
-    from cchc.flows.publication import class_bands
+    from cchc.flows.lookup import class_bands
 
     publication = current_publication(session, cycle)
     if publication is None or publication.id is None:

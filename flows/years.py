@@ -58,7 +58,7 @@ class Comparison:
 
 def compare_years(database_url: str | None, years: list[int] | None = None, unit: str | None = None) -> Comparison:
     """The current publication of each requested year (every published year by default), per unit."""
-    from cchc.flows.publication import class_bands
+    from cchc.flows.lookup import class_bands
 
     with read_session(engine_for(database_url)) as session:
         query = (

@@ -47,6 +47,7 @@ import cchc.flows.commitments  # noqa: E402
 import cchc.flows.cycle  # noqa: E402
 import cchc.flows.notify  # noqa: E402
 import cchc.flows.publication  # noqa: E402
+import cchc.flows.signing  # noqa: E402
 import cchc.flows.sweep  # noqa: E402
 from cchc.config.settings import get_settings  # noqa: E402
 from cchc.flows.params import (  # noqa: E402
@@ -119,7 +120,7 @@ def _sign(url: str, args: dict[str, Any]) -> None:
     at = _when(args["at"])
     for step, (unit, head) in enumerate(args["signers"]):
         if _state(url, unit) != "signed":
-            cchc.flows.commitments.sign(url, 2021, head, unit=unit, at=at + timedelta(hours=step))
+            cchc.flows.signing.sign(url, 2021, head, unit=unit, at=at + timedelta(hours=step))
 
 
 JOBS: dict[str, Callable[[str, dict[str, Any]], object]] = {

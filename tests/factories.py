@@ -18,7 +18,8 @@ from cchc.flows.lookup import actor_for
 from cchc.flows.org import read_org, write_org
 from cchc.flows.params import AdvanceParams, AppraiseParams, ImportParams, OpenCycleParams, PublishParams, SubmitParams
 from cchc.flows.publication import publish_flow
-from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+from cchc.flows.selfassessment import import_self_assessment_flow
+from cchc.flows.submission import change_units, submit_flow
 from cchc.models.db import get_engine, read_session, write_session
 from cchc.models.framework import FrameworkDef, framework_path, load_framework
 from cchc.models.org import OrgDef

@@ -22,9 +22,10 @@ from cchc.flows.appraisal import appraise_flow
 from cchc.flows.awards import awards_flow
 from cchc.flows.cycle import advance_cycle_flow
 from cchc.flows.params import AdvanceParams, AppraiseParams, AwardsParams, PublishParams, SubmitParams
-from cchc.flows.publication import publish_flow, read_ranking
+from cchc.flows.publication import publish_flow
+from cchc.flows.ranking import read_ranking
 from cchc.flows.runtime import UserError
-from cchc.flows.selfassessment import change_units, submit_flow
+from cchc.flows.submission import change_units, submit_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

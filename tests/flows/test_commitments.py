@@ -11,9 +11,10 @@ import pytest
 from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, scalar, write_rows
 from office import convert
 
-from cchc.flows.commitments import commitments_flow, decline, document, record_paper, sign, status
+from cchc.flows.commitments import commitments_flow
 from cchc.flows.params import CommitmentParams, SweepParams
 from cchc.flows.runtime import UserError
+from cchc.flows.signing import decline, document, record_paper, sign, status
 from cchc.flows.sweep import sweep_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -205,7 +206,7 @@ def test_a_cycle_may_make_self_assessment_wait_for_the_signature(db_url: str, tm
     from cchc.config.settings import get_settings
     from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
     from cchc.flows.params import AdvanceParams, OpenCycleParams, SubmitParams
-    from cchc.flows.selfassessment import submit_flow
+    from cchc.flows.submission import submit_flow
     from cchc.models.scoresheet import SheetError
 
     org = load_sample_org(db_url)

@@ -42,7 +42,7 @@ from cchc.flows.appraisal import appraise_flow
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.cycle import advance_cycle_flow
 from cchc.flows.params import AdvanceParams, AppraiseParams, CommitmentParams, SubmitParams
-from cchc.flows.selfassessment import change_units, submit_flow
+from cchc.flows.submission import change_units, submit_flow
 from cchc.models.audit import verify
 from cchc.models.db import get_engine, read_session
 from cchc.models.migrate import upgrade

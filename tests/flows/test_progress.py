@@ -10,7 +10,7 @@ from factories import COORDINATOR, appraised_2021, at, import_rows, open_2021, r
 from cchc.flows import progress
 from cchc.flows.params import PublishParams, SweepParams
 from cchc.flows.publication import publish_flow
-from cchc.flows.selfassessment import change_units
+from cchc.flows.submission import change_units
 from cchc.flows.sweep import sweep_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

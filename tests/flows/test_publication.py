@@ -22,9 +22,10 @@ from cchc.config.settings import get_settings
 from cchc.flows.appraisal import adjust, appraise_flow
 from cchc.flows.history import import_results
 from cchc.flows.params import AppraiseParams, PublishParams
-from cchc.flows.publication import publish_flow, read_ranking
+from cchc.flows.publication import publish_flow
+from cchc.flows.ranking import read_ranking
 from cchc.flows.runtime import UserError
-from cchc.flows.selfassessment import change_units
+from cchc.flows.submission import change_units
 from cchc.models.scoring import index_pct
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -154,7 +155,7 @@ def test_this_year_is_compared_with_last_years_published_results(db_url: str, tm
 
     from cchc.flows.cycle import advance_cycle_flow
     from cchc.flows.params import AdvanceParams, SubmitParams
-    from cchc.flows.selfassessment import submit_flow
+    from cchc.flows.submission import submit_flow
 
     advance_cycle_flow(AdvanceParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("15/07/2021")))
     import_rows(db_url, tmp_path / "s.csv", rows_for(sample_org()))
@@ -235,7 +236,7 @@ def test_a_province_built_from_constructed_scores_has_the_dak_lak_2021_figures(d
 
     from cchc.flows.cycle import advance_cycle_flow
     from cchc.flows.params import AdvanceParams, SubmitParams
-    from cchc.flows.selfassessment import submit_flow
+    from cchc.flows.submission import submit_flow
 
     org = open_2021(db_url)
     rows: list[list[str]] = []

@@ -11,7 +11,7 @@ from factories import DIRECTOR, at, event_count, open_2021, published_2021, scal
 
 from cchc.flows.params import SweepParams
 from cchc.flows.runtime import UserError
-from cchc.flows.selfassessment import change_units
+from cchc.flows.submission import change_units
 from cchc.flows.sweep import sweep_flow
 from cchc.models.db import get_engine, write_session
 from cchc.models.people import resolve_actor

@@ -27,18 +27,13 @@ from cchc.flows.cli import app
 from cchc.flows.deadlines import extend, register_plan
 from cchc.flows.notify import flush_flow
 from cchc.flows.params import FlushParams, SubmitParams, SweepParams
-from cchc.flows.publication import read_ranking
-from cchc.flows.reports import (
-    ProgressReport,
-    progress_html,
-    progress_xlsx,
-    ranking_html,
-    read_progress,
-    read_ranking_document,
-    write_atomically,
-    write_ranking,
-)
-from cchc.flows.selfassessment import submit_flow
+from cchc.flows.ranking import read_ranking
+from cchc.flows.reports import write_atomically, write_ranking
+from cchc.flows.reports.html import progress_html, ranking_html
+from cchc.flows.reports.progress import ProgressReport, read_progress
+from cchc.flows.reports.ranking import read_ranking_document
+from cchc.flows.reports.xlsx import progress_xlsx
+from cchc.flows.submission import submit_flow
 from cchc.flows.sweep import sweep_flow
 from cchc.models.charts import PLOT_HEIGHT
 from cchc.models.db import get_engine, write_session

@@ -18,7 +18,8 @@ from factories import (
 )
 
 from cchc.flows.params import ImportParams, SubmitParams
-from cchc.flows.selfassessment import change_units, import_self_assessment_flow, submit_flow
+from cchc.flows.selfassessment import import_self_assessment_flow
+from cchc.flows.submission import change_units, submit_flow
 from cchc.models.scoresheet import SheetError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

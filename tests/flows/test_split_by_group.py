@@ -14,7 +14,7 @@ from factories import APPRAISER, COORDINATOR, DIRECTOR, at, open_2021, scalar, s
 from twins import assert_same_story, rows, twin_database
 
 from cchc.flows.appraisal import AppraiseSummary, appraise_flow, appraise_group_flow, merge_appraisals, split_appraisal
-from cchc.flows.commitments import commitments_flow, sign
+from cchc.flows.commitments import commitments_flow
 from cchc.flows.contributors import assign
 from cchc.flows.cycle import advance_cycle_flow
 from cchc.flows.fanout import GroupRun, GroupRunsFailed, wait_for_group_runs
@@ -29,6 +29,7 @@ from cchc.flows.params import (
     SweepParams,
 )
 from cchc.flows.runtime import UserError
+from cchc.flows.signing import sign
 from cchc.flows.sweep import SweepSummary, merge_sweeps, split_sweep, sweep_flow, sweep_group_flow
 from cchc.models.db import get_engine, read_session
 

@@ -12,7 +12,7 @@ from cchc.flows.appraisal import adjust
 from cchc.flows.deadlines import extend, register_plan
 from cchc.flows.params import SubmitParams, SweepParams
 from cchc.flows.runtime import UserError
-from cchc.flows.selfassessment import change_units, submit_flow
+from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.sweep import sweep_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

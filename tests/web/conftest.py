@@ -19,7 +19,7 @@ import pytest
 from factories import COORDINATOR, at, import_rows, open_2021, rows_for
 
 from cchc.flows.params import SubmitParams
-from cchc.flows.selfassessment import submit_flow
+from cchc.flows.submission import submit_flow
 from cchc.flows.web.app import create_app
 from cchc.flows.web.auth import set_password
 from cchc.flows.web.settings import DashboardSettings

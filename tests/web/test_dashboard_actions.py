@@ -14,7 +14,7 @@ from factories import APPRAISER, COORDINATOR, DIRECTOR, appraised_2021, at, even
 
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.params import CommitmentParams
-from cchc.flows.selfassessment import change_units
+from cchc.flows.submission import change_units
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient

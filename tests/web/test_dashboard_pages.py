@@ -22,8 +22,9 @@ from openpyxl import load_workbook
 from cchc.flows.auditlog import unit_timeline
 from cchc.flows.evidence import registry
 from cchc.flows.lookup import cycle_of
-from cchc.flows.publication import gather_totals, read_ranking
-from cchc.flows.reports import STATE_LABELS
+from cchc.flows.publication import gather_totals
+from cchc.flows.ranking import read_ranking
+from cchc.flows.reports.labels import STATE_LABELS
 from cchc.flows.status import cycle_status
 from cchc.models.db import get_engine, read_session, write_session
 from cchc.models.formats import vn_number

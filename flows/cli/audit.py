@@ -1,0 +1,81 @@
+"""`cchc audit log|verify`: the audit trail; `cchc states`: the state machines as Mermaid diagrams."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cchc.flows.auditlog import describe_change, unit_timeline, verify_chain
+from cchc.flows.cli.common import Json, Year, db, friendly
+from cchc.flows.display import console, errors, local_time, print_json
+from cchc.flows.runtime import UserError
+from cchc.states.assessment import assessment_machine
+from cchc.states.cycle import cycle_machine
+
+app = typer.Typer(name="audit", help="The audit trail.", no_args_is_help=True)
+
+commands = typer.Typer()
+
+
+@app.command("log")
+@friendly
+def audit_log(
+    unit: Annotated[str, typer.Option("--unit", "-u", help="The unit's code")],
+    year: Year = None,
+    as_json: Json = False,
+) -> None:
+    """A unit's timeline: every transition, score change, adjustment and publication, oldest first."""
+    entries = unit_timeline(db(), unit, year)
+    if as_json:
+        print_json([{**asdict(e), "at": e.at.isoformat()} for e in entries])
+        return
+    table = Table(title=f"Audit trail of {unit}" + (f" ({year})" if year else ""), title_justify="left")
+    for column in ("#", "when (Asia/Ho_Chi_Minh)", "who", "what", "from → to", "reason / details"):
+        table.add_column(column)
+    for e in entries:
+        move = f"{e.from_state or ''} → {e.to_state}" if e.to_state else ""
+        parts = [e.reason] if e.reason else []
+        for key in ("item", "points", "index", "class", "rank", "total", "added"):
+            if key in e.payload:
+                parts.append(f"{key} {e.payload[key]}")
+        changed = e.payload.get("changed")
+        if isinstance(changed, dict) and changed:
+            parts.append(
+                f"{len(changed)} changed: " + ", ".join(describe_change(c, v) for c, v in list(changed.items())[:4])
+            )
+            if len(changed) > 4:
+                parts[-1] += ", …"
+        details = "; ".join(parts)
+        table.add_row(str(e.seq), local_time(e.at), e.actor, f"{e.kind}: {e.trigger}", move, details)
+    console.print(table)
+    if not entries:
+        console.print("no events")
+
+
+@app.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Recompute the hash chain: an edited, deleted or inserted event is reported; exit 1 if any."""
+    result = verify_chain(db())
+    if result.ok:
+        console.print(f"audit trail intact: {result.events} events, head #{result.head_seq} {result.head_hash[:16]}…")
+        return
+    for problem in result.problems:
+        errors.print(f"[red]broken:[/red] {escape(problem)}", markup=True)
+    raise typer.Exit(1)
+
+
+@commands.command()
+@friendly
+def states(which: Annotated[str, typer.Argument(help="assessment or cycle")] = "assessment") -> None:
+    """Print a state machine as a Mermaid diagram (generated from the transition table)."""
+    machines = {"assessment": (assessment_machine, "Assessment of a unit"), "cycle": (cycle_machine, "Cycle")}
+    if which not in machines:
+        raise UserError(f"unknown machine {which!r}: choose assessment or cycle")
+    factory, title = machines[which]
+    sys.stdout.write(factory().mermaid(title))

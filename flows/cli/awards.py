@@ -1,0 +1,53 @@
+"""`cchc awards` and `cchc award-decision`: award proposals from the published results, the authority's decisions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cchc.flows.awards import awards_flow, decide_award
+from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
+from cchc.flows.display import console, print_json
+from cchc.flows.params import AwardsParams
+
+commands = typer.Typer()
+
+
+@commands.command()
+@friendly
+def awards(year: Year = None, as_json: Json = False, actor: As = None) -> None:
+    """Propose awards from the published results (never from self-scores) and apply the head rule."""
+    with running_flows():
+        summary = awards_flow(AwardsParams(year=year, database_url=db(), actor=acting(actor)))
+    if as_json:
+        print_json(asdict(summary))
+        return
+    table = Table(
+        title=f"Khen thưởng {summary.year} (từ kết quả công bố lần {summary.publication_version})",
+        title_justify="left",
+    )
+    for column in ("Nhóm", "Đơn vị", "Quy tắc", "Đề xuất", "Người đứng đầu"):
+        table.add_column(column)
+    for a in summary.awards:
+        table.add_row(a.group, f"{a.name} ({a.unit})", a.rule, a.outcome, a.person or "")
+    console.print(table)
+    console.print(f"{summary.added} new proposals recorded")
+
+
+@commands.command("award-decision")
+@friendly
+def award_decision(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    rule: Annotated[str, typer.Option(help="The proposal's rule, as `cchc awards` lists it")],
+    decision: Annotated[str, typer.Option(help="approved or rejected")],
+    ref: Annotated[str, typer.Option(help="The decision's number and date, e.g. '125/QĐ-CAT ngày 30/9/2021'")],
+    note: Annotated[str, typer.Option(help="Why (required when rejected)")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Record the authority's decision on an award proposal; audited, and the unit is told."""
+    changed = decide_award(db(), year, unit, rule, decision, ref, note, acting(actor))
+    console.print(f"{unit} {rule}: {decision} by {ref}" + ("" if changed else " (already recorded)"))

@@ -1,0 +1,143 @@
+"""What every command shares: the global options, the options that recur (year, who acts, units, JSON),
+how a failure becomes one line, and the context of a command that runs Prefect flows."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from cchc.config.settings import get_settings
+from cchc.flows.display import bars, console, errors
+from cchc.flows.runtime import UserError, check_target, local_flow_runs
+from cchc.models.audit import AuditConflict
+from cchc.models.calendar import OutOfRange, parse_local_instant
+from cchc.models.datafile import DataFileError
+from cchc.models.scoresheet import SheetError
+from cchc.states.machine import TransitionNotAllowed
+from cchc.states.workflow import ConcurrentChange
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+state: dict[str, Any] = {"database_url": None, "debug": False}
+
+# Numbers a user types are bounded where they are read, so that no database is asked for a year or a version
+# it cannot store (SQLite binds at most 64 bits, PostgreSQL's integer 32).
+YEARS = {"min": 1, "max": 9999}
+VERSIONS = {"min": 1, "max": 2**31 - 1}
+Year = Annotated[int | None, typer.Option("--year", "-y", **YEARS, help="The cycle's year (default: the newest cycle)")]
+As = Annotated[str | None, typer.Option("--as", help="Who acts: person code or e-mail (default: CCHC_ACTOR)")]
+Units = Annotated[list[str] | None, typer.Option("--unit", "-u", help="A unit code (repeat for several)")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
+
+
+def acting(value: str | None) -> str | None:
+    return value or get_settings().actor
+
+
+def db() -> str | None:
+    return state["database_url"]
+
+
+def friendly(fn: F) -> F:
+    """Turn every known failure into one clear line on stderr and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            _refuse_undecodable({**kwargs, "--database-url": state["database_url"]})
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the edge where errors become messages
+            if state["debug"]:
+                raise
+            errors.print(f"[red]error:[/red] {_message(exc)}", markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _refuse_undecodable(values: dict[str, Any]) -> None:
+    """Refuse a value that is not UTF-8 text (typed in a terminal set to another encoding, Python hands its
+    bytes over as lone surrogates) before it reaches a database or the screen, naming what it was given for."""
+    for name, value in values.items():
+        for text in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(text, str) and any("\ud800" <= c <= "\udfff" for c in text):
+                raise UserError(
+                    f"{name.replace('_', '-')}: {text!r} is not UTF-8 text: set the terminal to UTF-8 and type it again"
+                )
+
+
+def _message(exc: BaseException) -> str:
+    known = (UserError, DataFileError, SheetError, TransitionNotAllowed, ConcurrentChange, AuditConflict)
+    if isinstance(exc, known):
+        return str(exc).replace("[", "\\[")
+    if isinstance(exc, IntegrityError):
+        return (
+            "the database refused a change that conflicts with existing data (run again to see whether it was "
+            "done meanwhile)"
+        )
+    if isinstance(exc, OperationalError | DBAPIError):
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
+        return f"database problem: {detail[0] if detail else type(exc).__name__}"
+    if isinstance(exc, OSError) and exc.strerror:  # a file the system refused: which, and why
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror.lower()}".replace("[", "\\[")
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the details)".replace("[", "\\[")
+
+
+@contextlib.contextmanager
+def running_flows() -> Iterator[None]:
+    """Around a command that runs Prefect flows in this process."""
+    errors.print("[dim]Running through Prefect (the first flow starts a temporary local server)…[/dim]", markup=True)
+    with local_flow_runs(), bars():
+        yield
+
+
+def report_moves(summary: Any, done: str) -> None:
+    """What a move of several units did: the units moved, those late, and every refusal (then exit 1)."""
+    if summary.moved:
+        console.print(f"{done}: {', '.join(summary.moved)}")
+    late = getattr(summary, "late", [])
+    if late:
+        console.print(
+            f"[yellow]after the deadline[/yellow] (no timeliness bonus): {escape(', '.join(late))}", markup=True
+        )
+    for refusal in summary.refused:
+        errors.print(f"[red]refused:[/red] {escape(refusal)}", markup=True)
+    if summary.refused:
+        raise typer.Exit(1)
+    if not summary.moved:
+        console.print("nothing to do")
+
+
+def typed_moment(text: str, option: str) -> datetime:
+    """A moment typed by a user: 31/08/2021, 31/08/2021 08:00, 2021-08-31 08:00 (local) or ISO with offset."""
+    try:
+        parsed: datetime | None = datetime.fromisoformat(text.strip())
+    except ValueError:
+        parsed = None
+    try:  # an ISO moment with its offset, else a local one; either in UTC, within the years cycles run in
+        aware = parsed is not None and parsed.tzinfo is not None
+        return parse_local_instant(parsed if aware else text.strip(), ZoneInfo(get_settings().timezone))
+    except OutOfRange as exc:
+        raise UserError(f"{option}: {exc}") from None
+    except ValueError:
+        raise UserError(f"{option}: {text!r} is not a date or time (write 31/08/2021 or 31/08/2021 08:00)") from None
+
+
+def xlsx_target(path: Path) -> Path:
+    """A workbook to write: a name ending in .xlsx, in a directory that exists."""
+    if path.suffix.lower() != ".xlsx":
+        raise UserError(f"{path}: the workbook is written as .xlsx (give a name ending in .xlsx)")
+    check_target(path)
+    return path

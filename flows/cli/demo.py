@@ -1,0 +1,25 @@
+"""`cchc demo`: the whole sample cycle."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cchc.flows.cli.common import db, friendly
+from cchc.flows.demo import run_demo
+from cchc.flows.runtime import local_flow_runs
+
+commands = typer.Typer()
+
+
+@commands.command()
+@friendly
+def demo(
+    database_url: Annotated[
+        str, typer.Option(help="Where the demo cycle is written (recreated)")
+    ] = "sqlite:///./cchc-demo.db",
+) -> None:
+    """Run a whole cycle of the sample organisation through the Prefect flows, on a fresh SQLite file."""
+    with local_flow_runs():
+        run_demo(db() or database_url)

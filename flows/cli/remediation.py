@@ -1,0 +1,74 @@
+"""`cchc remediation status|submit|require`: remediation plans and next year's breakthrough work."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cchc.flows.cli.common import As, Json, Year, acting, db, friendly
+from cchc.flows.display import console, local_time, print_json
+from cchc.flows.remediation import read_follow_ups, receive_follow_up, require_again
+
+app = typer.Typer(
+    name="remediation",
+    help="After publication: remediation plans of weak units and next year's breakthrough work.",
+    no_args_is_help=True,
+)
+
+
+@app.command("status")
+@friendly
+def remediation_status(year: Year = None, as_json: Json = False) -> None:
+    """What each unit owes after publication, why, by when, and what it sent."""
+    rows = read_follow_ups(db(), year)
+    if as_json:
+        print_json([asdict(r) for r in rows])
+        return
+    table = Table(title_justify="left")
+    for column in ("kind", "unit", "state", "due (before)", "why", "document"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.kind, f"{r.name} ({r.unit})", r.state, local_time(r.due_at), "; ".join(r.reasons), r.ref or "")
+    console.print(table)
+    for kind in ("remediation", "breakthrough"):
+        mine = [r for r in rows if r.kind == kind and r.state != "waived"]
+        if mine:
+            got = sum(1 for r in mine if r.state == "received")
+            console.print(f"{kind}: {got}/{len(mine)} received")
+
+
+@app.command("submit")
+@friendly
+def remediation_submit(
+    unit: Annotated[str, typer.Option("--unit", "-u")],
+    ref: Annotated[str, typer.Option(help="The unit's document, e.g. '12/KH-CAH ngày 05/4/2022'")],
+    kind: Annotated[str, typer.Option(help="remediation (the plan) or breakthrough (next year's work)")] = (
+        "remediation"
+    ),
+    note: Annotated[str, typer.Option(help="A short summary of the document")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Record a unit's remediation plan or breakthrough registration (the sweep stops chasing it)."""
+    new = receive_follow_up(db(), year, unit, kind, ref, note, acting(actor))
+    console.print(f"{unit}: {kind} document {ref} " + ("recorded" if new else "was already recorded"))
+
+
+@app.command("require")
+@friendly
+def remediation_require(
+    year: Year = None,
+    rules: Annotated[Path | None, typer.Option(help="Rules file (default: config/remediation.yaml)")] = None,
+    actor: As = None,
+) -> None:
+    """After a corrected publication: require what the current version requires, waive the rest."""
+    summary = require_again(db(), year, acting(actor), str(rules) if rules else None)
+    added = ", ".join(f"{len(u)} {kind}" for kind, u in summary.required.items() if u) or "nothing new"
+    console.print(
+        f"publication v{summary.publication_version}: {added} required; "
+        f"{len(summary.updated)} updated; {len(summary.waived)} waived"
+    )

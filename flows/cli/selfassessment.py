@@ -1,0 +1,80 @@
+"""`cchc self-assessment import|export`, `cchc submit`, `cchc withdraw`: units' self-assessments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, report_moves, running_flows, xlsx_target
+from cchc.flows.display import console
+from cchc.flows.params import ImportParams, SubmitParams
+from cchc.flows.runtime import UserError
+from cchc.flows.selfassessment import import_self_assessment_flow
+from cchc.flows.submission import change_units, submit_flow
+from cchc.flows.workbooks import export_self_assessment
+
+app = typer.Typer(name="self-assessment", help="Units' self-assessments.", no_args_is_help=True)
+
+commands = typer.Typer()
+
+
+@app.command("import")
+@friendly
+def sa_import(
+    path: Annotated[
+        Path, typer.Argument(help="The exported .xlsx, or a CSV: unit,criterion,score,evidence,note[,metric]")
+    ],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Import self-scores: everything is checked first; any problem (named by line and column) writes nothing."""
+    with running_flows():
+        summary = import_self_assessment_flow(
+            ImportParams(path=str(path), year=year, database_url=db(), actor=acting(actor))
+        )
+    console.print(
+        f"{summary.path}: {summary.rows} rows for {summary.units} units; {summary.changed_rows} "
+        f"scores changed in {len(summary.changed_units)} units"
+    )
+
+
+@commands.command()
+@friendly
+def submit(
+    units: Units = None,
+    all_units: Annotated[bool, typer.Option("--all", help="Every unit still in self_assess (coordinators)")] = False,
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Submit self-assessments to the authority (refused while a sub-criterion is unscored)."""
+    if not units and not all_units:
+        raise UserError("name the units (--unit CODE) or submit every ready unit with --all")
+    with running_flows():
+        summary = submit_flow(SubmitParams(year=year, units=units or [], database_url=db(), actor=acting(actor)))
+    report_moves(summary, "submitted")
+
+
+@commands.command()
+@friendly
+def withdraw(
+    units: Annotated[list[str], typer.Option("--unit", "-u", help="A unit code")],
+    reason: Annotated[str, typer.Option(help="Why (recorded)")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Withdraw a submission to edit it (rút lại) — only before appraisal starts."""
+    report_moves(change_units(db(), year, "withdraw", units, acting(actor), None, reason=reason), "withdrawn")
+
+
+@app.command("export")
+@friendly
+def sa_export(
+    unit: Annotated[str, typer.Option("--unit", "-u", help="An assessed unit, or a team or commune contributing")],
+    path: Annotated[Path, typer.Argument(help="The .xlsx file to write")],
+    year: Year = None,
+) -> None:
+    """Write the Appendix IV workbook to fill in (codes, maximum, method; scores, evidence, notes)."""
+    done = export_self_assessment(db(), year, unit, xlsx_target(path))
+    console.print(f"{done.path}: {done.rows} sub-criteria of {done.unit}")

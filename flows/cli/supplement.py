@@ -1,0 +1,81 @@
+"""`cchc supplement request|submit|skip|close`: supplements and explanations (bổ sung, giải trình)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, report_moves, typed_moment
+from cchc.flows.submission import change_units
+
+app = typer.Typer(name="supplement", help="Supplements and explanations (bổ sung, giải trình).", no_args_is_help=True)
+
+
+@app.command("request")
+@friendly
+def supplement_request(
+    unit: Annotated[list[str], typer.Option("--unit", "-u")],
+    note: Annotated[str, typer.Option(help="What is asked for (required)")],
+    criteria: Annotated[str, typer.Option(help="Sub-criteria concerned, comma-separated")] = "",
+    due: Annotated[str | None, typer.Option(help="Deadline, e.g. 08/09/2021 (default: the cycle's)")] = None,
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Ask a unit for more evidence or an explanation; only the named sub-criteria re-open. The unit's
+    focal officer and head are told by e-mail."""
+    codes = [c.strip() for c in criteria.split(",") if c.strip()]
+    report_moves(
+        change_units(
+            db(),
+            year,
+            "request_supplement",
+            unit,
+            acting(actor),
+            None,
+            reason=note,
+            criteria=codes,
+            due=typed_moment(due, "--due") if due else None,
+        ),
+        "supplement requested from",
+    )
+
+
+@app.command("submit")
+@friendly
+def supplement_submit(
+    unit: Annotated[list[str], typer.Option("--unit", "-u")],
+    note: Annotated[str, typer.Option(help="The explanation (giải trình)")] = "",
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """The unit has supplied what was asked (import the new evidence first); it goes back to appraisal."""
+    report_moves(
+        change_units(db(), year, "submit_supplement", unit, acting(actor), None, reason=note),
+        "supplement received from",
+    )
+
+
+@app.command("skip")
+@friendly
+def supplement_skip(units: Units = None, year: Year = None, actor: As = None) -> None:
+    """Go on without a supplement for appraised units where none was requested (all of them by default)."""
+    report_moves(
+        change_units(db(), year, "skip_supplement", units or [], acting(actor), None, states=["appraised"]),
+        "no supplement needed",
+    )
+
+
+@app.command("close")
+@friendly
+def supplement_close(
+    unit: Annotated[list[str], typer.Option("--unit", "-u")],
+    reason: Annotated[str, typer.Option(help="Why the authority goes on without it (required)")],
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    """Go on without a requested supplement (e.g. its deadline passed); the appraisal stands."""
+    report_moves(
+        change_units(db(), year, "close_supplement", unit, acting(actor), None, reason=reason),
+        "closed without supplement",
+    )

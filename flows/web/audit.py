@@ -1,0 +1,198 @@
+"""The audit trail: events searched by unit, person, event and dates; the chain verified."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, select
+from sqlmodel import col
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cchc.flows.auditlog import describe_change, verify_chain
+from cchc.flows.reports.labels import STATE_LABELS
+from cchc.flows.runtime import UserError
+from cchc.flows.web import views
+from cchc.flows.web.dashboard import Dashboard, _refuse_unreadable
+from cchc.flows.web.tables import Table
+from cchc.flows.web.views import trigger_label
+from cchc.models.calendar import EARLIEST, LATEST, parse_local_date
+from cchc.models.db import get_engine, read_session
+from cchc.models.formats import vn_number
+from cchc.models.tables import AuditEvent
+
+PAGE_SIZE = 50  # audit events per page
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    unit: str = ""
+    actor: str = ""
+    trigger: str = ""
+    start: date | None = None  # from this day (local time)
+    end: date | None = None  # to this day, inclusive
+
+    def conditions(self, timezone: str) -> list[ColumnElement[bool]]:
+        zone = ZoneInfo(timezone)
+        found: list[ColumnElement[bool]] = []
+        if self.unit:
+            found.append(col(AuditEvent.unit_code) == self.unit)
+        if self.actor:
+            found.append(col(AuditEvent.actor) == self.actor)
+        if self.trigger:
+            found.append(col(AuditEvent.trigger) == self.trigger)
+        if self.start:
+            found.append(col(AuditEvent.at) >= datetime.combine(self.start, time(0, 0), zone))
+        if self.end:
+            found.append(col(AuditEvent.at) < datetime.combine(self.end + timedelta(days=1), time(0, 0), zone))
+        return found
+
+
+@dataclass
+class AuditPage:
+    table: Table
+    total: int
+    page: int
+    pages: int
+
+
+def audit_events(
+    database_url: str | None, wanted: AuditFilter, timezone: str, page: int = 1, page_size: int | None = PAGE_SIZE
+) -> AuditPage:
+    """The events that match, newest first: one page of them (or all, for an export) and how many match."""
+    conditions = wanted.conditions(timezone)
+    with read_session(get_engine(database_url)) as session:
+        total = int(session.execute(select(func.count()).select_from(AuditEvent).where(*conditions)).scalar_one())
+        pages = max(1, -(-total // page_size)) if page_size else 1
+        page = min(max(1, page), pages)
+        query = select(AuditEvent).where(*conditions).order_by(col(AuditEvent.seq).desc())
+        if page_size:
+            query = query.offset((page - 1) * page_size).limit(page_size)
+        table = Table(
+            "events",
+            "Sự kiện trong nhật ký kiểm toán",
+            [
+                "Số",
+                "Thời điểm",
+                "Người thực hiện",
+                "Sự kiện",
+                "Mã sự kiện",
+                "Năm",
+                "Mã đơn vị",
+                "Từ trạng thái",
+                "Đến trạng thái",
+                "Lý do",
+                "Chi tiết",
+            ],
+            unit_column=6,
+        )
+        for e in session.execute(query).scalars():
+            table.add(
+                [
+                    e.seq,
+                    e.at,
+                    e.actor,
+                    trigger_label(e.trigger),
+                    e.trigger,
+                    str(e.cycle_year) if e.cycle_year else None,
+                    e.unit_code,
+                    STATE_LABELS.get(e.from_state or "", e.from_state),
+                    STATE_LABELS.get(e.to_state or "", e.to_state),
+                    e.reason,
+                    payload_text(json.loads(e.payload)),
+                ],
+                e.unit_code if e.cycle_year else None,
+                year=e.cycle_year,
+            )
+    return AuditPage(table, total, page, pages)
+
+
+def audit_triggers(database_url: str | None) -> list[str]:
+    with read_session(get_engine(database_url)) as session:
+        return sorted(session.execute(select(col(AuditEvent.trigger)).distinct()).scalars())
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    """An event's details in one line: the criteria an appraisal changed, and the short facts."""
+    parts: list[str] = []
+    for key, value in payload.items():
+        if key == "changed" and isinstance(value, dict):
+            changes = [describe_change(code, v, _points) for code, v in list(value.items())[:6]]
+            more = ", …" if len(value) > 6 else ""
+            parts.append(f"{len(value)} tiêu chí thay đổi" + (f": {', '.join(changes)}{more}" if changes else ""))
+        elif isinstance(value, str | int | float | bool) or value is None:
+            parts.append(f"{key}: {value}")
+        elif isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+            parts.append(f"{key}: {', '.join(str(v) for v in value[:8])}" + (", …" if len(value) > 8 else ""))
+    return "; ".join(parts)
+
+
+def _points(value: Any) -> str:
+    try:
+        return vn_number(Decimal(str(value)))
+    except ArithmeticError:
+        return str(value)
+
+
+def page(request: Request) -> Response:
+    d = Dashboard.of(request)
+    actor = d.require_all(request)
+    params = request.query_params
+    _refuse_unreadable(params.multi_items())
+    wanted = AuditFilter(
+        unit=params.get("unit", "").strip(),
+        actor=params.get("actor", "").strip(),
+        trigger=params.get("trigger", "").strip(),
+        start=_day(params.get("from", ""), "Từ ngày"),
+        end=_day(params.get("to", ""), "Đến ngày"),
+    )
+    exporting = bool(params.get("format"))
+    page_number = int(params["page"]) if params.get("page", "").isdigit() else 1
+    found = audit_events(d.database_url, wanted, d.timezone, page_number, None if exporting else PAGE_SIZE)
+    exported = d.export(request, [found.table], "nhat-ky")
+    if exported is not None:
+        return exported
+    verification = None
+    if request.url.path.endswith("/verify"):
+        verification = verify_chain(d.database_url)
+    return d.render(
+        request,
+        "audit.html",
+        user=actor,
+        years=views.cycle_years(d.database_url),
+        found=found,
+        wanted=wanted,
+        raw={k: params.get(k, "") for k in ("unit", "actor", "trigger", "from", "to")},
+        triggers=[(t, views.trigger_label(t)) for t in audit_triggers(d.database_url)],
+        pages=_pages(request, found.page, found.pages),
+        verification=verification,
+    )
+
+
+def _pages(request: Request, page: int, pages: int) -> list[tuple[str, str | None]]:
+    """Page links: (label, href or None for the current page)."""
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    wanted = sorted({1, page - 2, page - 1, page, page + 1, page + 2, pages} & set(range(1, pages + 1)))
+    links: list[tuple[str, str | None]] = []
+    for n in wanted:
+        links.append((str(n), None if n == page else f"{request.url.path}?{urlencode({**params, 'page': n})}"))
+    return links
+
+
+def _day(text: str, label: str) -> Any:
+
+    if not text.strip():
+        return None
+    try:
+        day = parse_local_date(text)
+    except ValueError:
+        raise UserError(f"{label}: {text!r} không phải là ngày (viết 31/08/2021)") from None
+    if not EARLIEST <= day.year <= LATEST:
+        raise UserError(f"{label}: {text!r} không nằm trong các năm {EARLIEST}–{LATEST}")
+    return day

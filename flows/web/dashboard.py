@@ -1,0 +1,257 @@
+"""What every page of the dashboard shares: the database, the settings, the clock, the templates and the
+jobs; who is logged in, the CSRF check of a form, rendering a page, exporting its tables."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from cchc.config.settings import get_settings
+from cchc.flows.runtime import UserError
+from cchc.flows.web import access
+from cchc.flows.web.auth import login_of
+from cchc.flows.web.jobs import Job, JobRunner
+from cchc.flows.web.settings import DashboardSettings
+from cchc.flows.web.tables import Cell, Table, cell_text, to_csv, to_xlsx
+from cchc.models.audit import AuditConflict
+from cchc.models.datafile import DataFileError
+from cchc.models.db import get_engine, read_session
+from cchc.models.people import Actor, UnknownActor, resolve_actor
+from cchc.models.scoresheet import SheetError
+from cchc.states.machine import TransitionNotAllowed
+from cchc.states.workflow import ConcurrentChange
+
+log = logging.getLogger("cchc.dashboard")
+
+
+HERE = Path(__file__).resolve().parent
+
+
+COOKIE = "cchc_session"
+
+
+JOB_LABELS = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Không thành công"}
+
+
+class LoginRequired(Exception):
+    """No one is logged in (or the session ended): go to the login page, and come back after."""
+
+    def __init__(self, back: str, expired: bool = False) -> None:
+        super().__init__(back)
+        self.back = back
+        self.expired = expired
+
+
+class Forbidden(Exception):
+    """The person may not see this page or do this (403, with why)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """A failure as one clear sentence for the page (never a traceback)."""
+    if isinstance(
+        exc, UserError | DataFileError | SheetError | TransitionNotAllowed | ConcurrentChange | AuditConflict
+    ):
+        return str(exc)
+    if isinstance(exc, IntegrityError):
+        return "Cơ sở dữ liệu từ chối thay đổi vì trùng với dữ liệu đã có; tải lại trang để xem việc đã được làm chưa."
+    if isinstance(exc, OperationalError | DBAPIError):
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
+        return f"Lỗi cơ sở dữ liệu: {detail[0] if detail else type(exc).__name__}"
+    log.error("unexpected failure", exc_info=exc)
+    return f"Lỗi không mong đợi ({type(exc).__name__}); chi tiết ở nhật ký của máy chủ."
+
+
+class Dashboard:
+    """The routes and what they share: the database, the settings, the clock, the templates, the jobs."""
+
+    def __init__(self, database_url: str | None, settings: DashboardSettings, clock: Callable[[], datetime]) -> None:
+        self.database_url = database_url
+        self.settings = settings
+        self.clock = clock
+        self.timezone = get_settings().timezone
+        self.jobs = JobRunner(clock, describe_error)
+        self.templates = Environment(
+            loader=FileSystemLoader(str(HERE / "templates")),
+            autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+            undefined=StrictUndefined,
+        )
+        self.templates.filters["cell"] = lambda value: cell_text(value, self.timezone)
+        self.templates.filters["kind"] = _cell_class
+        self.templates.filters["when"] = lambda value: cell_text(value, self.timezone)
+
+    def csrf(self, request: Request) -> str:
+        token = request.session.get("csrf")
+        if not isinstance(token, str):
+            token = request.session["csrf"] = secrets.token_urlsafe(32)
+        return token
+
+    async def form(self, request: Request) -> FormData:
+        """The posted form, once its CSRF token is the session's (else 403)."""
+        form = await request.form()
+        sent = form.get("csrf_token")
+        expected = request.session.get("csrf")
+        if not isinstance(sent, str) or not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
+            raise Forbidden(
+                "Biểu mẫu không hợp lệ hoặc đã cũ (thiếu mã chống giả mạo CSRF). Hãy tải lại trang và thử lại."
+            )
+        _refuse_unreadable(form.multi_items())
+        return form
+
+    def user(self, request: Request) -> Actor | None:
+        """Who is logged in, if anyone; a session that is too old or idle, or whose password changed, ends."""
+        session = request.session
+        code = session.get("user")
+        if not isinstance(code, str):
+            return None
+        moment = self.clock().timestamp()
+        idle = self.settings.session_idle_minutes * 60
+        longest = self.settings.session_max_hours * 3600
+        if moment - float(session.get("seen_at", 0)) > idle or moment - float(session.get("login_at", 0)) > longest:
+            self._expire(request)
+        with read_session(get_engine(self.database_url)) as db:
+            try:
+                actor = resolve_actor(db, code)
+            except UnknownActor:
+                self._expire(request)
+            login = login_of(db, actor)
+        if login is None or login[2].isoformat() != session.get("password_set_at"):
+            self._expire(request)
+        session["seen_at"] = moment
+        return actor
+
+    def _expire(self, request: Request) -> NoReturn:
+        request.session.clear()
+        raise LoginRequired(_back(request), expired=True)
+
+    def require(self, request: Request) -> Actor:
+        actor = self.user(request)
+        if actor is None:
+            raise LoginRequired(_back(request))
+        return actor
+
+    def require_all(self, request: Request) -> Actor:
+        """Someone who sees the whole cycle (the authority's staff)."""
+        actor = self.require(request)
+        if not access.sees_all(actor):
+            raise Forbidden(
+                f"{actor.name} chỉ xem được trang của đơn vị mình ({actor.unit_code}); trang này dành cho bộ phận "
+                "điều phối, thẩm định và lãnh đạo cơ quan."
+            )
+        return actor
+
+    def flash(self, request: Request, kind: str, text: str) -> None:
+        request.session["flash"] = [kind, text]
+
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        actor: Actor | None = context.pop("user", None)
+        years = context.pop("years", None)
+        flash = request.session.pop("flash", None)
+        page = {
+            "user": actor,
+            "sees_all": actor is not None and access.sees_all(actor),
+            "roles": access.role_text(actor) if actor else "",
+            "csrf": self.csrf(request),
+            "flash": flash,
+            "years": years or [],
+            "nav_year": context.get("year") or (years[0] if years else None),
+            "export": lambda fmt, key: _export_link(request, fmt, key),
+            "job": None,
+            "job_labels": JOB_LABELS,
+            **context,
+        }
+        return HTMLResponse(self.templates.get_template(template).render(**page), status_code=status)
+
+    def message(self, request: Request, title: str, text: str, status: int, user: Actor | None = None) -> HTMLResponse:
+        return self.render(request, "message.html", status, title=title, text=text, http_status=status, user=user)
+
+    def export(self, request: Request, tables: Sequence[Table], name: str) -> Response | None:
+        """The export a page was asked for (`?format=csv|xlsx&table=KEY`), or None to show the page."""
+        fmt = request.query_params.get("format")
+        if not fmt:
+            return None
+        key = request.query_params.get("table")
+        chosen = [t for t in tables if t.key == key] if key else list(tables)
+        if not chosen:
+            raise UserError(f"không có bảng {key!r} trên trang này")
+        if fmt == "csv":
+            table = chosen[0]
+            return Response(
+                to_csv(table, self.timezone),
+                media_type="text/csv; charset=utf-8",
+                headers={"content-disposition": _attachment(f"{name}-{table.key}.csv")},
+            )
+        if fmt == "xlsx":
+            suffix = f"-{chosen[0].key}" if key else ""
+            return Response(
+                to_xlsx(chosen, self.timezone),
+                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"content-disposition": _attachment(f"{name}{suffix}.xlsx")},
+            )
+        raise UserError(f"không xuất được dạng {fmt!r}: chọn csv hoặc xlsx")
+
+    def job_of(self, request: Request, actor: Actor) -> Job | None:
+        job_id = request.query_params.get("job")
+        job = self.jobs.get(job_id) if job_id else None
+        return job if job is not None and (job.owner == actor.code or access.sees_all(actor)) else None
+
+    @staticmethod
+    def of(request: Request) -> Dashboard:
+        """The dashboard a request is served by."""
+        dashboard: Dashboard = request.app.state.dashboard
+        return dashboard
+
+
+def _cell_class(value: Cell) -> str:
+    """How a cell is laid out: numbers to the right, long texts wrapped, the rest on one line."""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return "n"
+    return "long" if isinstance(value, str) and len(value) > 40 else "short"
+
+
+def _back(request: Request) -> str:
+    """Where to come back to after logging in: this page (a GET), else the home page."""
+    if request.method != "GET":
+        return "/"
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _attachment(name: str) -> str:
+    """A download's header: the file name in plain letters, digits, dots and dashes."""
+    return f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]+", "-", name)}"'
+
+
+def _safe_back(value: str) -> str:
+    """Only a path of this site (never another site's address)."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
+
+
+def _export_link(request: Request, fmt: str, key: str) -> str:
+    params = {k: v for k, v in request.query_params.items() if k not in ("job", "page", "format", "table")}
+    params.update({"format": fmt, "table": key})
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def _refuse_unreadable(fields: Sequence[tuple[str, Any]]) -> None:
+    """A 400 naming the first field that is a file where text is wanted, or holds a control character (a NUL
+    cannot even be stored in PostgreSQL); tabs and line breaks are text."""
+    for name, value in fields:
+        if not isinstance(value, str):
+            raise HTTPException(400, f"Trường {name!r} nhận chữ, không nhận tệp.")
+        bad = next((c for c in value if c < " " and c not in "\t\r\n" or c == "\x7f"), None)
+        if bad is not None:
+            raise HTTPException(400, f"Trường {name!r} có ký tự điều khiển {bad!r}; hãy gõ lại nội dung.")
