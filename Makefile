@@ -23,12 +23,14 @@ test: setup
 
 # mypy finds the packages by their installed names (cchc.flows is the folder flows/) through links under
 # .cache/typecheck/cchc/: it does not run the import hook of the editable install (pyproject.toml, [tool.mypy]).
+# lint-imports checks the direction of the imports declared in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@mkdir -p .cache/typecheck/cchc
 	@for p in config flows models notifications states; do ln -sfn ../../../$$p .cache/typecheck/cchc/$$p; done
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/cycle.py

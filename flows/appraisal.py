@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from cchc.flows.errors import UserError
 from cchc.flows.fanout import start_group_runs, wait_for_group_runs
 from cchc.flows.lookup import (
     Deadlines,
@@ -31,7 +32,7 @@ from cchc.flows.lookup import (
     unit_assessment,
 )
 from cchc.flows.params import AppraiseByGroupParams, AppraiseParams
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.flows.selfassessment import sub_slots
 from cchc.models.audit import EventDraft, append
 from cchc.models.bulk import bulk_work, update_rows

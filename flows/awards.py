@@ -13,14 +13,16 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for, current_publication, cycle_of, document_ref
 from cchc.flows.notices import notify_units
 from cchc.flows.params import AwardsParams
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.awards import AwardRules, Proposal, PublishedUnit, load_rules, propose_awards
 from cchc.models.db import read_session, write_session
 from cchc.models.tables import Award, Cycle, OrgUnit, Person, PersonRole, Result
+from cchc.models.text import collapse_lines
 from cchc.states.assessment import AssessmentState
 from cchc.states.cycle import CyclePhase
 from cchc.states.workflow import fire_assessments, fire_cycle, load_facts
@@ -223,7 +225,6 @@ def decide_award(
 ) -> bool:
     """Record the authority's decision on one proposal (approved or rejected, with the decision's number
     and date, e.g. "125/QĐ-CAT ngày 30/9/2021"); audited, and the unit is told. True if it changed."""
-    from cchc.models.text import collapse_lines
 
     if decision not in DECISIONS:
         raise UserError(f"unknown decision {decision!r} (expected one of {', '.join(DECISIONS)})")

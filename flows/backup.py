@@ -32,7 +32,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from cchc.config.settings import get_settings
-from cchc.flows.runtime import UserError, check_target, engine_for, now
+from cchc.flows.errors import UserError
+from cchc.flows.inputs import target_file
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import verify
 from cchc.models.db import get_engine, read_session, write_session
 from cchc.models.migrate import current_revision, head_revision, upgrade
@@ -63,7 +65,6 @@ class RestoreSummary:
 
 
 def _tables() -> list[Table]:
-    import cchc.models.tables  # noqa: F401  (registers every table in the metadata)
 
     return list(SQLModel.metadata.sorted_tables)  # parents before children
 
@@ -115,7 +116,7 @@ def backup(database_url: str | None, out: Path) -> BackupSummary:
     """Write the archive of the database and the store to `out` (atomically)."""
     if not out.name.endswith((".tar.gz", ".tgz")):
         raise UserError(f"{out}: a backup is a .tar.gz archive")
-    check_target(out)
+    target_file(out)
     engine = engine_for(database_url)  # refuses a database whose schema is not this cchc's
     revision = current_revision(engine)
     summary = BackupSummary(str(out), revision)

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
 from cchc.flows.params import CommitmentParams
-from cchc.flows.runtime import UserError, engine_for, local_tz, now
+from cchc.flows.runtime import engine_for, local_tz, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.calendar import CommitmentPolicy, parse_commitments
 from cchc.models.db import write_session

@@ -16,8 +16,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.formats import local_time

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for, find_cycle, framework_document
 from cchc.flows.params import AdvanceParams, OpenCycleParams
 from cchc.flows.remediation import require_follow_ups, rules_path
-from cchc.flows.runtime import UserError, engine_for, local_tz, now
+from cchc.flows.runtime import engine_for, local_tz, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.calendar import CycleCalendar, calendar_path, carried_forward, load_calendar, parse_calendar
 from cchc.models.datafile import read_yaml

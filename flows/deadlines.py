@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, kept_ref, member_refusal, unit_assessment
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.db import write_session
 from cchc.models.formats import local_time

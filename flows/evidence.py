@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for, cycle_of, document_ref, member_refusal, unit_assessment
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.evidence import outside_window

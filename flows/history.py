@@ -11,8 +11,9 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlmodel import col
 
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.db import write_session
 from cchc.models.scoresheet import SheetError, cell_of, open_table

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.flows import progress
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, class_bands, current_publication, cycle_of, stored_framework
 from cchc.flows.notices import notify_units
 from cchc.flows.params import PublishParams
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.bulk import insert_rows
 from cchc.models.db import write_session

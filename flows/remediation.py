@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import (
     Deadlines,
     actor_for,
+    class_bands,
     current_publication,
     cycle_of,
     document_ref,
@@ -29,7 +31,7 @@ from cchc.flows.lookup import (
     stored_framework,
 )
 from cchc.flows.notices import notify_units
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.people import Actor
@@ -98,7 +100,6 @@ def require_follow_ups(
     session: Session, cycle: Cycle, actor: Actor, at: datetime, rules: RemediationRules
 ) -> RequireSummary:
     """Record what each unit owes by the current publication; idempotent; one bulk write of each kind."""
-    from cchc.flows.lookup import class_bands
 
     publication = current_publication(session, cycle)
     if publication is None or publication.id is None:

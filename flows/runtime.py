@@ -1,4 +1,5 @@
-"""Process set-up shared by the CLI, the flows and the tests: Prefect defaults, the clock, the database."""
+"""What every process of cchc sets up first, whatever started it (the CLI, the dashboard, a Prefect worker,
+the tests): Prefect's defaults, the clock, the database engine. Serving the schedules is flows/serve.py."""
 
 from __future__ import annotations
 
@@ -6,19 +7,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from cchc.config.settings import Settings, get_settings
+from cchc.flows.errors import UserError
 from cchc.models.db import get_engine
 from cchc.models.migrate import is_current
-
-
-class UserError(Exception):
-    """A problem the user can fix (bad input, a refused move, a missing set-up step): one clear message."""
 
 
 def configure_prefect(settings: Settings | None = None) -> None:
@@ -33,15 +30,6 @@ def configure_prefect(settings: Settings | None = None) -> None:
     # items" at exit), which only the root level silences.
     os.environ.setdefault("PREFECT_LOGGING_ROOT_LEVEL", settings.prefect_log_level)
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
-
-
-def check_target(path: Path) -> None:
-    """Refuse, before any work, a file to write that cannot be: in a directory that does not exist, or a
-    directory itself."""
-    if not path.parent.is_dir():
-        raise UserError(f"{path.parent}: no such directory")
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory; give the name of the file to write")
 
 
 def now() -> datetime:
@@ -94,37 +82,3 @@ def local_flow_runs() -> Iterator[None]:
 
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
-
-
-def schedules(database_url: str | None, sweep_cron: str, flush_every_s: int) -> None:
-    """Serve the deadline sweep (daily, local time) and the outbox flush (every few minutes) from this
-    process. Prefect's temporary server runs no scheduler, so a real one must be running."""
-    from prefect import serve
-    from prefect.schedules import Cron, Interval
-    from prefect.settings import PREFECT_API_URL
-
-    from cchc.flows.notify import flush_flow
-    from cchc.flows.params import FlushParams, SweepParams
-    from cchc.flows.sweep import sweep_flow
-
-    if not PREFECT_API_URL.value():
-        raise UserError(
-            "`cchc serve` needs a Prefect server: start one with `prefect server start` and set "
-            "PREFECT_API_URL=http://127.0.0.1:4200/api (the temporary server runs no schedules)"
-        )
-    from prefect.deployments.runner import RunnerDeployment
-
-    timezone = get_settings().timezone
-    deployments = [
-        sweep_flow.to_deployment(
-            name="daily-sweep",
-            schedule=Cron(sweep_cron, timezone=timezone),
-            parameters={"params": SweepParams(database_url=database_url).model_dump(mode="json")},
-        ),
-        flush_flow.to_deployment(
-            name="outbox-flush",
-            schedule=Interval(flush_every_s, timezone=timezone),
-            parameters={"params": FlushParams(database_url=database_url).model_dump(mode="json")},
-        ),
-    ]
-    serve(*(d for d in deployments if isinstance(d, RunnerDeployment)))

@@ -14,8 +14,9 @@ from sqlmodel import col
 
 from cchc.config.settings import get_settings
 from cchc.flows.commitments import C, commitment_of, facts_of, move, send_ready, signer_of
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of
-from cchc.flows.runtime import UserError, engine_for, local_tz, now
+from cchc.flows.runtime import engine_for, local_tz, now
 from cchc.models.db import read_session, write_session
 from cchc.models.directory import Directory
 from cchc.models.people import Actor, resolve_actor

@@ -26,11 +26,12 @@ from sqlmodel import col
 
 from cchc.config.settings import get_settings
 from cchc.flows import progress
+from cchc.flows.errors import UserError
 from cchc.flows.fanout import start_group_runs, wait_for_group_runs
 from cchc.flows.lookup import Deadlines, check_group, cycle_groups, cycle_of
 from cchc.flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
 from cchc.flows.remediation import follow_up_due as follow_up_deadlines
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import EventDraft, append
 from cchc.models.bulk import insert_rows
 from cchc.models.chasing import Step, days_late, days_left, policy_from, steps_due

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from cchc.flows.runtime import UserError, engine_for
+from cchc.flows.errors import UserError
+from cchc.flows.lookup import class_bands
+from cchc.flows.runtime import engine_for
 from cchc.models.db import read_session
 from cchc.models.tables import Cycle, OrgUnit, Publication, Result
 
@@ -58,7 +60,6 @@ class Comparison:
 
 def compare_years(database_url: str | None, years: list[int] | None = None, unit: str | None = None) -> Comparison:
     """The current publication of each requested year (every published year by default), per unit."""
-    from cchc.flows.lookup import class_bands
 
     with read_session(engine_for(database_url)) as session:
         query = (

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from cchc.flows import inputs
 from cchc.flows.appraisal import adjust as do_adjust
 from cchc.flows.appraisal import appraise_flow
 from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, running_flows, xlsx_target
@@ -37,7 +38,7 @@ def appraise(
         summary = appraise_flow(
             AppraiseParams(
                 year=year,
-                units=units or [],
+                units=inputs.codes(units or []),
                 scores_path=str(scores) if scores else None,
                 database_url=db(),
                 actor=acting(actor),

@@ -13,7 +13,7 @@ from rich.table import Table
 from cchc.flows.auditlog import describe_change, unit_timeline, verify_chain
 from cchc.flows.cli.common import Json, Year, db, friendly
 from cchc.flows.display import console, errors, local_time, print_json
-from cchc.flows.runtime import UserError
+from cchc.flows.errors import UserError
 from cchc.states.assessment import assessment_machine
 from cchc.states.cycle import cycle_machine
 

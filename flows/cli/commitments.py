@@ -10,13 +10,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from cchc.flows import inputs
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.display import console, local_time, print_json
+from cchc.flows.errors import UserError
 from cchc.flows.params import CommitmentParams
-from cchc.flows.runtime import UserError
 from cchc.flows.signing import decline, document, record_paper, sign, status
-from cchc.models.calendar import parse_local_date
 
 app = typer.Typer(
     name="commitments", help="Heads' responsibility commitments (bản cam kết trách nhiệm).", no_args_is_help=True
@@ -79,11 +79,7 @@ def commitments_paper(
     actor: As = None,
 ) -> None:
     """Record a commitment signed on paper, with its scanned file (kept by SHA-256)."""
-    try:
-        day = parse_local_date(signed_on)
-    except ValueError as exc:
-        raise UserError(f"--signed-on: {exc}") from None
-    done = record_paper(db(), year, unit, scan, day, acting(actor))
+    done = record_paper(db(), year, unit, scan, inputs.day(signed_on, "--signed-on"), acting(actor))
     console.print(f"{done.unit}: paper signature recorded with {scan.name}")
     if done.sent:
         console.print(f"now sent for signing: {', '.join(done.sent)}")

@@ -6,24 +6,17 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from cchc.config.settings import get_settings
+from cchc.flows import inputs
 from cchc.flows.display import bars, console, errors
-from cchc.flows.runtime import UserError, check_target, local_flow_runs
-from cchc.models.audit import AuditConflict
-from cchc.models.calendar import OutOfRange, parse_local_instant
-from cchc.models.datafile import DataFileError
-from cchc.models.scoresheet import SheetError
-from cchc.states.machine import TransitionNotAllowed
-from cchc.states.workflow import ConcurrentChange
+from cchc.flows.errors import UserError, describe
+from cchc.flows.runtime import local_flow_runs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,7 +28,9 @@ YEARS = {"min": 1, "max": 9999}
 VERSIONS = {"min": 1, "max": 2**31 - 1}
 Year = Annotated[int | None, typer.Option("--year", "-y", **YEARS, help="The cycle's year (default: the newest cycle)")]
 As = Annotated[str | None, typer.Option("--as", help="Who acts: person code or e-mail (default: CCHC_ACTOR)")]
-Units = Annotated[list[str] | None, typer.Option("--unit", "-u", help="A unit code (repeat for several)")]
+Units = Annotated[
+    list[str] | None, typer.Option("--unit", "-u", help="A unit code (repeat, or separate by commas, for several)")
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
 
 
@@ -60,7 +55,8 @@ def friendly(fn: F) -> F:
         except Exception as exc:  # noqa: BLE001 - this is the edge where errors become messages
             if state["debug"]:
                 raise
-            errors.print(f"[red]error:[/red] {_message(exc)}", markup=True)
+            message = describe(exc, details="chạy lại với --debug để xem chi tiết")
+            errors.print(f"[red]error:[/red] {escape(message)}", markup=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -75,24 +71,6 @@ def _refuse_undecodable(values: dict[str, Any]) -> None:
                 raise UserError(
                     f"{name.replace('_', '-')}: {text!r} is not UTF-8 text: set the terminal to UTF-8 and type it again"
                 )
-
-
-def _message(exc: BaseException) -> str:
-    known = (UserError, DataFileError, SheetError, TransitionNotAllowed, ConcurrentChange, AuditConflict)
-    if isinstance(exc, known):
-        return str(exc).replace("[", "\\[")
-    if isinstance(exc, IntegrityError):
-        return (
-            "the database refused a change that conflicts with existing data (run again to see whether it was "
-            "done meanwhile)"
-        )
-    if isinstance(exc, OperationalError | DBAPIError):
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
-        return f"database problem: {detail[0] if detail else type(exc).__name__}"
-    if isinstance(exc, OSError) and exc.strerror:  # a file the system refused: which, and why
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror.lower()}".replace("[", "\\[")
-    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the details)".replace("[", "\\[")
 
 
 @contextlib.contextmanager
@@ -120,24 +98,8 @@ def report_moves(summary: Any, done: str) -> None:
         console.print("nothing to do")
 
 
-def typed_moment(text: str, option: str) -> datetime:
-    """A moment typed by a user: 31/08/2021, 31/08/2021 08:00, 2021-08-31 08:00 (local) or ISO with offset."""
-    try:
-        parsed: datetime | None = datetime.fromisoformat(text.strip())
-    except ValueError:
-        parsed = None
-    try:  # an ISO moment with its offset, else a local one; either in UTC, within the years cycles run in
-        aware = parsed is not None and parsed.tzinfo is not None
-        return parse_local_instant(parsed if aware else text.strip(), ZoneInfo(get_settings().timezone))
-    except OutOfRange as exc:
-        raise UserError(f"{option}: {exc}") from None
-    except ValueError:
-        raise UserError(f"{option}: {text!r} is not a date or time (write 31/08/2021 or 31/08/2021 08:00)") from None
-
-
 def xlsx_target(path: Path) -> Path:
     """A workbook to write: a name ending in .xlsx, in a directory that exists."""
     if path.suffix.lower() != ".xlsx":
         raise UserError(f"{path}: the workbook is written as .xlsx (give a name ending in .xlsx)")
-    check_target(path)
-    return path
+    return inputs.target_file(path)

@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, typed_moment
+from cchc.flows import inputs
+from cchc.flows.cli.common import As, Json, Year, acting, db, friendly
 from cchc.flows.contributors import assign, status
 from cchc.flows.display import console, local_time, print_json
 
@@ -29,7 +30,7 @@ def contributors_assign(
     actor: As = None,
 ) -> None:
     """Assign sub-criteria to a team or commune with an internal deadline (the sweep chases it)."""
-    line = assign(db(), year, unit, contributor, criteria.split(","), typed_moment(due, "--due"), acting(actor))
+    line = assign(db(), year, unit, contributor, inputs.codes(criteria), inputs.moment(due, "--due"), acting(actor))
     console.print(
         f"{line.contributor} supplies {', '.join(line.criteria)} of {line.unit} before {local_time(line.due)}"
     )

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows, typed_moment
+from cchc.flows import inputs
+from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.deadlines import extend as do_extend
 from cchc.flows.display import console, local_time, print_json
 from cchc.flows.params import SweepParams
-from cchc.flows.runtime import schedules
+from cchc.flows.serve import schedules
 from cchc.flows.sweep import sweep_flow
 
 commands = typer.Typer()
@@ -27,7 +28,7 @@ def sweep(
     as_json: Json = False,
 ) -> None:
     """Queue the reminders and escalation steps that are due (each once, however often it runs)."""
-    moment = typed_moment(as_of, "--as-of") if as_of else None
+    moment = inputs.moment(as_of, "--as-of") if as_of else None
     with running_flows():
         summary = sweep_flow(SweepParams(year=year, database_url=db(), at=moment))
     if as_json:
@@ -63,7 +64,7 @@ def extend(
     actor: As = None,
 ) -> None:
     """Grant a unit a later deadline for one phase (who, why and the new date are audited)."""
-    done = do_extend(db(), year, unit, phase, typed_moment(until, "--until"), reason, acting(actor))
+    done = do_extend(db(), year, unit, phase, inputs.moment(until, "--until"), reason, acting(actor))
     console.print(f"{done.unit}: {done.phase} now due before {local_time(done.after)} (was {local_time(done.before)})")
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from cchc.flows import inputs
 from cchc.flows.cli.common import VERSIONS, As, Json, Year, acting, db, friendly, report_moves, running_flows
 from cchc.flows.display import console, print_json, print_ranking
 from cchc.flows.params import PublishParams
@@ -47,7 +48,7 @@ def reopen(
     actor: As = None,
 ) -> None:
     """Reopen a published result for correction (the authority's leadership only; audited)."""
-    report_moves(change_units(db(), year, "reopen", unit, acting(actor), None, reason=reason), "reopened")
+    report_moves(change_units(db(), year, "reopen", inputs.codes(unit), acting(actor), None, reason=reason), "reopened")
 
 
 @commands.command()

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
+from cchc.flows import inputs
 from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, report_moves, running_flows, xlsx_target
 from cchc.flows.display import console
+from cchc.flows.errors import UserError
 from cchc.flows.params import ImportParams, SubmitParams
-from cchc.flows.runtime import UserError
 from cchc.flows.selfassessment import import_self_assessment_flow
 from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.workbooks import export_self_assessment
@@ -52,7 +53,9 @@ def submit(
     if not units and not all_units:
         raise UserError("name the units (--unit CODE) or submit every ready unit with --all")
     with running_flows():
-        summary = submit_flow(SubmitParams(year=year, units=units or [], database_url=db(), actor=acting(actor)))
+        summary = submit_flow(
+            SubmitParams(year=year, units=inputs.codes(units or []), database_url=db(), actor=acting(actor))
+        )
     report_moves(summary, "submitted")
 
 
@@ -65,7 +68,9 @@ def withdraw(
     actor: As = None,
 ) -> None:
     """Withdraw a submission to edit it (rút lại) — only before appraisal starts."""
-    report_moves(change_units(db(), year, "withdraw", units, acting(actor), None, reason=reason), "withdrawn")
+    report_moves(
+        change_units(db(), year, "withdraw", inputs.codes(units), acting(actor), None, reason=reason), "withdrawn"
+    )
 
 
 @app.command("export")

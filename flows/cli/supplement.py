@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, report_moves, typed_moment
+from cchc.flows import inputs
+from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, report_moves
 from cchc.flows.submission import change_units
 
 app = typer.Typer(name="supplement", help="Supplements and explanations (bổ sung, giải trình).", no_args_is_help=True)
@@ -24,18 +25,18 @@ def supplement_request(
 ) -> None:
     """Ask a unit for more evidence or an explanation; only the named sub-criteria re-open. The unit's
     focal officer and head are told by e-mail."""
-    codes = [c.strip() for c in criteria.split(",") if c.strip()]
+    codes = inputs.codes(criteria)
     report_moves(
         change_units(
             db(),
             year,
             "request_supplement",
-            unit,
+            inputs.codes(unit),
             acting(actor),
             None,
             reason=note,
             criteria=codes,
-            due=typed_moment(due, "--due") if due else None,
+            due=inputs.moment(due, "--due") if due else None,
         ),
         "supplement requested from",
     )
@@ -51,7 +52,7 @@ def supplement_submit(
 ) -> None:
     """The unit has supplied what was asked (import the new evidence first); it goes back to appraisal."""
     report_moves(
-        change_units(db(), year, "submit_supplement", unit, acting(actor), None, reason=note),
+        change_units(db(), year, "submit_supplement", inputs.codes(unit), acting(actor), None, reason=note),
         "supplement received from",
     )
 
@@ -61,7 +62,9 @@ def supplement_submit(
 def supplement_skip(units: Units = None, year: Year = None, actor: As = None) -> None:
     """Go on without a supplement for appraised units where none was requested (all of them by default)."""
     report_moves(
-        change_units(db(), year, "skip_supplement", units or [], acting(actor), None, states=["appraised"]),
+        change_units(
+            db(), year, "skip_supplement", inputs.codes(units or []), acting(actor), None, states=["appraised"]
+        ),
         "no supplement needed",
     )
 
@@ -76,6 +79,6 @@ def supplement_close(
 ) -> None:
     """Go on without a requested supplement (e.g. its deadline passed); the appraisal stands."""
     report_moves(
-        change_units(db(), year, "close_supplement", unit, acting(actor), None, reason=reason),
+        change_units(db(), year, "close_supplement", inputs.codes(unit), acting(actor), None, reason=reason),
         "closed without supplement",
     )

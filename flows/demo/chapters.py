@@ -43,6 +43,7 @@ from cchc.flows.demo.story import (
 )
 from cchc.flows.demo.synthetic import self_cells, unit_rows, write_csv
 from cchc.flows.display import errors
+from cchc.flows.errors import UserError
 from cchc.flows.evidence import add_file, registry
 from cchc.flows.history import import_results
 from cchc.flows.lookup import actor_for
@@ -62,7 +63,6 @@ from cchc.flows.params import (
 )
 from cchc.flows.publication import publish_flow
 from cchc.flows.remediation import read_follow_ups, receive_follow_up
-from cchc.flows.runtime import UserError
 from cchc.flows.selfassessment import import_self_assessment_flow
 from cchc.flows.signing import record_paper, sign
 from cchc.flows.status import cycle_status

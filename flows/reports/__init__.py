@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cchc.flows.errors import UserError
+from cchc.flows.inputs import target_file
 from cchc.flows.reports.html import progress_html, ranking_html
 from cchc.flows.reports.progress import read_progress
 from cchc.flows.reports.ranking import read_ranking_document
 from cchc.flows.reports.xlsx import progress_xlsx, ranking_xlsx
-from cchc.flows.runtime import UserError, check_target
 
 SUFFIXES = (".xlsx", ".html")
 
@@ -37,7 +38,7 @@ def report_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UserError(f"{path}: a report is written as .xlsx (Excel) or .html (a web page); give another name")
-    check_target(path)
+    target_file(path)
     return suffix[1:]
 
 

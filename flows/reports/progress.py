@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
+from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, cycle_of
 from cchc.flows.reports.labels import CYCLE_PHASE_LABELS, ROLE_LABELS
-from cchc.flows.runtime import UserError, engine_for, now
+from cchc.flows.runtime import engine_for, now
 from cchc.flows.status import CycleStatus, cycle_status
 from cchc.flows.sweep import chase_items
 from cchc.models.calendar import ChasePolicy

@@ -4,7 +4,6 @@ supplement request; each calls the flow that checks roles and audits."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -12,17 +11,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from cchc.config.settings import get_settings
+from cchc.flows import inputs
 from cchc.flows.appraisal import appraise_flow
+from cchc.flows.errors import UserError
 from cchc.flows.params import AppraiseParams, PublishParams, SweepParams
 from cchc.flows.publication import publish_flow
-from cchc.flows.runtime import UserError, engine_for
+from cchc.flows.runtime import engine_for
 from cchc.flows.submission import change_units
 from cchc.flows.sweep import sweep_flow
 from cchc.flows.web import access
 from cchc.flows.web.dashboard import JOB_LABELS, Dashboard, Forbidden, describe_error
 from cchc.flows.web.tables import cell_text
 from cchc.models.audit import EventDraft, append
-from cchc.models.calendar import OutOfRange, parse_local_instant
 from cchc.models.db import write_session
 from cchc.models.people import Actor
 
@@ -180,14 +180,6 @@ def request_supplement(
     at: datetime,
 ) -> str:
     """Ask a unit for a supplement (the function behind `cchc supplement request`)."""
-
-    codes = [c.strip() for c in criteria.replace(";", ",").split(",") if c.strip()]
-    try:
-        due_at = parse_local_instant(due.strip(), ZoneInfo(get_settings().timezone)) if due.strip() else None
-    except OutOfRange as exc:
-        raise UserError(f"Hạn {due!r}: {exc}") from None
-    except ValueError:
-        raise UserError(f"Hạn {due!r} không phải là ngày (viết 08/09/2021 hoặc 08/09/2021 17:00)") from None
     summary = change_units(
         database_url,
         year,
@@ -196,8 +188,8 @@ def request_supplement(
         actor.code,
         at,
         reason=note.strip(),
-        criteria=codes,
-        due=due_at,
+        criteria=inputs.codes(criteria),
+        due=inputs.moment(due, "Hạn") if due.strip() else None,
     )
     if summary.refused:
         raise UserError("; ".join(summary.refused))

@@ -15,14 +15,13 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cchc.flows import inputs
 from cchc.flows.auditlog import describe_change, verify_chain
 from cchc.flows.reports.labels import STATE_LABELS
-from cchc.flows.runtime import UserError
 from cchc.flows.web import views
 from cchc.flows.web.dashboard import Dashboard, _refuse_unreadable
 from cchc.flows.web.tables import Table
 from cchc.flows.web.views import trigger_label
-from cchc.models.calendar import EARLIEST, LATEST, parse_local_date
 from cchc.models.db import get_engine, read_session
 from cchc.models.formats import vn_number
 from cchc.models.tables import AuditEvent
@@ -185,14 +184,6 @@ def _pages(request: Request, page: int, pages: int) -> list[tuple[str, str | Non
     return links
 
 
-def _day(text: str, label: str) -> Any:
-
-    if not text.strip():
-        return None
-    try:
-        day = parse_local_date(text)
-    except ValueError:
-        raise UserError(f"{label}: {text!r} không phải là ngày (viết 31/08/2021)") from None
-    if not EARLIEST <= day.year <= LATEST:
-        raise UserError(f"{label}: {text!r} không nằm trong các năm {EARLIEST}–{LATEST}")
-    return day
+def _day(text: str, label: str) -> date | None:
+    """A day typed in a search field (none when left empty)."""
+    return inputs.day(text, label) if text.strip() else None

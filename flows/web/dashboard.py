@@ -14,26 +14,20 @@ from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from cchc.config.settings import get_settings
-from cchc.flows.runtime import UserError
+from cchc.flows.errors import UserError, describe, expected
 from cchc.flows.web import access
 from cchc.flows.web.auth import login_of
 from cchc.flows.web.jobs import Job, JobRunner
 from cchc.flows.web.settings import DashboardSettings
 from cchc.flows.web.tables import Cell, Table, cell_text, to_csv, to_xlsx
-from cchc.models.audit import AuditConflict
-from cchc.models.datafile import DataFileError
 from cchc.models.db import get_engine, read_session
 from cchc.models.people import Actor, UnknownActor, resolve_actor
-from cchc.models.scoresheet import SheetError
-from cchc.states.machine import TransitionNotAllowed
-from cchc.states.workflow import ConcurrentChange
 
 log = logging.getLogger("cchc.dashboard")
 
@@ -61,18 +55,10 @@ class Forbidden(Exception):
 
 
 def describe_error(exc: BaseException) -> str:
-    """A failure as one clear sentence for the page (never a traceback)."""
-    if isinstance(
-        exc, UserError | DataFileError | SheetError | TransitionNotAllowed | ConcurrentChange | AuditConflict
-    ):
-        return str(exc)
-    if isinstance(exc, IntegrityError):
-        return "Cơ sở dữ liệu từ chối thay đổi vì trùng với dữ liệu đã có; tải lại trang để xem việc đã được làm chưa."
-    if isinstance(exc, OperationalError | DBAPIError):
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
-        return f"Lỗi cơ sở dữ liệu: {detail[0] if detail else type(exc).__name__}"
-    log.error("unexpected failure", exc_info=exc)
-    return f"Lỗi không mong đợi ({type(exc).__name__}); chi tiết ở nhật ký của máy chủ."
+    """A failure as one clear sentence for the page (never a traceback); an unexpected one is logged whole."""
+    if not expected(exc):
+        log.error("unexpected failure", exc_info=exc)
+    return describe(exc, details="chi tiết ở nhật ký của máy chủ")
 
 
 class Dashboard:

@@ -8,9 +8,9 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cchc.flows.errors import UserError
 from cchc.flows.reports.ranking import group_fields, ranking_title, ranking_values, read_ranking_document
 from cchc.flows.reports.xlsx import RANKING_COLUMNS
-from cchc.flows.runtime import UserError
 from cchc.flows.web.dashboard import Dashboard
 from cchc.flows.web.tables import Table
 from cchc.models.charts import bar_chart

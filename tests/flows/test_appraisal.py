@@ -22,8 +22,8 @@ from factories import (
 )
 
 from cchc.flows.appraisal import adjust, appraise_flow
+from cchc.flows.errors import UserError
 from cchc.flows.params import AppraiseParams, SubmitParams
-from cchc.flows.runtime import UserError
 from cchc.flows.submission import change_units, submit_flow
 from cchc.models.scoresheet import SheetError
 from cchc.models.types import from_hundredths

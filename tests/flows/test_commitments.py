@@ -12,8 +12,8 @@ from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, sca
 from office import convert
 
 from cchc.flows.commitments import commitments_flow
+from cchc.flows.errors import UserError
 from cchc.flows.params import CommitmentParams, SweepParams
-from cchc.flows.runtime import UserError
 from cchc.flows.signing import decline, document, record_paper, sign, status
 from cchc.flows.sweep import sweep_flow
 

@@ -26,11 +26,11 @@ from sqlalchemy import text
 from cchc.flows.appraisal import appraise_flow
 from cchc.flows.awards import awards_flow, decide_award, read_awards
 from cchc.flows.cycle import advance_cycle_flow
+from cchc.flows.errors import UserError
 from cchc.flows.params import AdvanceParams, AppraiseParams, AwardsParams, PublishParams, SubmitParams, SweepParams
 from cchc.flows.publication import publish_flow
 from cchc.flows.ranking import read_ranking
 from cchc.flows.remediation import read_follow_ups, receive_follow_up, require_again
-from cchc.flows.runtime import UserError
 from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.sweep import sweep_flow
 from cchc.models.db import get_engine, read_session

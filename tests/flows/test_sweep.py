@@ -10,8 +10,8 @@ from factories import APPRAISER, COORDINATOR, at, event_count, import_rows, open
 
 from cchc.flows.appraisal import adjust
 from cchc.flows.deadlines import extend, register_plan
+from cchc.flows.errors import UserError
 from cchc.flows.params import SubmitParams, SweepParams
-from cchc.flows.runtime import UserError
 from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.sweep import sweep_flow
 
