@@ -44,6 +44,22 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+def print_table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[RenderableType]],
+    *,
+    title: str | None = None,
+    right: Collection[str] = (),
+) -> None:
+    """Rows under their columns (those named in `right` aligned right), with an optional title."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 def show(
     data: Any,
     as_json: bool,
@@ -53,17 +69,12 @@ def show(
     title: str | None = None,
     right: Collection[str] = (),
 ) -> bool:
-    """What a command found: `data` as JSON (`--json`), or `rows` as a table under `columns` (those named in
-    `right` aligned right). True when a table was printed, so that the command may add its lines after it."""
+    """What a command found: `data` as JSON (`--json`), or `rows` as a table under `columns`. True when a
+    table was printed, so that the command may add its lines after it."""
     if as_json:
         print_json(data)
         return False
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, justify="right" if column in right else "left")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    print_table(columns, rows, title=title, right=right)
     return True
 
 

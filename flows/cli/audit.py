@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from cchc.flows.auditlog import describe_change, unit_timeline, verify_chain
+from cchc.flows.auditlog import TimelineEntry, describe_change, unit_timeline, verify_chain
 from cchc.flows.cli.common import Json, Year, db, friendly
-from cchc.flows.display import console, errors, local_time, print_json
+from cchc.flows.display import console, errors, local_time, show
 from cchc.flows.errors import UserError
 from cchc.states.assessment import assessment_machine
 from cchc.states.cycle import cycle_machine
@@ -31,30 +29,28 @@ def audit_log(
 ) -> None:
     """A unit's timeline: every transition, score change, adjustment and publication, oldest first."""
     entries = unit_timeline(db(), unit, year)
-    if as_json:
-        print_json([{**asdict(e), "at": e.at.isoformat()} for e in entries])
-        return
-    table = Table(title=f"Audit trail of {unit}" + (f" ({year})" if year else ""), title_justify="left")
-    for column in ("#", "when (Asia/Ho_Chi_Minh)", "who", "what", "from → to", "reason / details"):
-        table.add_column(column)
-    for e in entries:
-        move = f"{e.from_state or ''} → {e.to_state}" if e.to_state else ""
-        parts = [e.reason] if e.reason else []
-        for key in ("item", "points", "index", "class", "rank", "total", "added"):
-            if key in e.payload:
-                parts.append(f"{key} {e.payload[key]}")
-        changed = e.payload.get("changed")
-        if isinstance(changed, dict) and changed:
-            parts.append(
-                f"{len(changed)} changed: " + ", ".join(describe_change(c, v) for c, v in list(changed.items())[:4])
-            )
-            if len(changed) > 4:
-                parts[-1] += ", …"
-        details = "; ".join(parts)
-        table.add_row(str(e.seq), local_time(e.at), e.actor, f"{e.kind}: {e.trigger}", move, details)
-    console.print(table)
-    if not entries:
+    rows = ((str(e.seq), local_time(e.at), e.actor, f"{e.kind}: {e.trigger}", _move(e), _details(e)) for e in entries)
+    columns = ("#", "when (Asia/Ho_Chi_Minh)", "who", "what", "from → to", "reason / details")
+    title = f"Audit trail of {unit}" + (f" ({year})" if year else "")
+    if show(entries, as_json, columns, rows, title=title) and not entries:
         console.print("no events")
+
+
+def _move(e: TimelineEntry) -> str:
+    return f"{e.from_state or ''} → {e.to_state}" if e.to_state else ""
+
+
+def _details(e: TimelineEntry) -> str:
+    """The reason and the short facts of an event; the first criteria an appraisal changed."""
+    parts = [e.reason] if e.reason else []
+    for key in ("item", "points", "index", "class", "rank", "total", "added"):
+        if key in e.payload:
+            parts.append(f"{key} {e.payload[key]}")
+    changed = e.payload.get("changed")
+    if isinstance(changed, dict) and changed:
+        shown = ", ".join(describe_change(c, v) for c, v in list(changed.items())[:4])
+        parts.append(f"{len(changed)} changed: {shown}" + (", …" if len(changed) > 4 else ""))
+    return "; ".join(parts)
 
 
 @app.command("verify")

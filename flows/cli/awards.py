@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cchc.flows.awards import awards_flow, decide_award
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
-from cchc.flows.display import console, print_json
+from cchc.flows.display import console, show
 from cchc.flows.params import AwardsParams
 
 commands = typer.Typer()
@@ -22,19 +20,11 @@ def awards(year: Year = None, as_json: Json = False, actor: As = None) -> None:
     """Propose awards from the published results (never from self-scores) and apply the head rule."""
     with running_flows():
         summary = awards_flow(AwardsParams(year=year, database_url=db(), actor=acting(actor)))
-    if as_json:
-        print_json(asdict(summary))
-        return
-    table = Table(
-        title=f"Khen thưởng {summary.year} (từ kết quả công bố lần {summary.publication_version})",
-        title_justify="left",
-    )
-    for column in ("Nhóm", "Đơn vị", "Quy tắc", "Đề xuất", "Người đứng đầu"):
-        table.add_column(column)
-    for a in summary.awards:
-        table.add_row(a.group, f"{a.name} ({a.unit})", a.rule, a.outcome, a.person or "")
-    console.print(table)
-    console.print(f"{summary.added} new proposals recorded")
+    title = f"Khen thưởng {summary.year} (từ kết quả công bố lần {summary.publication_version})"
+    columns = ("Nhóm", "Đơn vị", "Quy tắc", "Đề xuất", "Người đứng đầu")
+    rows = ((a.group, f"{a.name} ({a.unit})", a.rule, a.outcome, a.person or "") for a in summary.awards)
+    if show(summary, as_json, columns, rows, title=title):
+        console.print(f"{summary.added} new proposals recorded")
 
 
 @commands.command("award-decision")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from cchc.flows import inputs
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.commitments import commitments_flow
-from cchc.flows.display import console, local_time, print_json
+from cchc.flows.display import console, local_time, show
 from cchc.flows.errors import UserError
 from cchc.flows.params import CommitmentParams
 from cchc.flows.signing import decline, document, record_paper, sign, status
@@ -90,14 +88,9 @@ def commitments_paper(
 def commitments_status(year: Year = None, as_json: Json = False) -> None:
     """Each unit's commitment: state, who signed and how, and who is late."""
     lines = status(db(), year)
-    if as_json:
-        print_json([asdict(line) for line in lines])
-        return
-    table = Table(title_justify="left")
-    for column in ("level", "unit", "state", "signed by", "as", "when", "due (before)", ""):
-        table.add_column(column)
-    for line in lines:
-        table.add_row(
+    columns = ("level", "unit", "state", "signed by", "as", "when", "due (before)", "")
+    rows = (
+        (
             str(line.level),
             f"{line.name} ({line.unit})",
             line.state,
@@ -107,7 +100,10 @@ def commitments_status(year: Year = None, as_json: Json = False) -> None:
             local_time(line.due),
             Text("late", style="red") if line.late else "",
         )
-    console.print(table)
+        for line in lines
+    )
+    if not show(lines, as_json, columns, rows):
+        return
     late = [line.unit for line in lines if line.late]
     console.print(
         f"{sum(1 for line in lines if line.state == 'signed')}/{len(lines)} signed"

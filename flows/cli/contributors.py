@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from cchc.flows import inputs
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly
 from cchc.flows.contributors import assign, status
-from cchc.flows.display import console, local_time, print_json
+from cchc.flows.display import console, local_time, show
 
 app = typer.Typer(
     name="contributors", help="Teams and communes that supply a unit's sub-criteria.", no_args_is_help=True
@@ -43,14 +41,9 @@ def contributors_status(
 ) -> None:
     """What each team or commune was assigned, what it supplied, who is late."""
     lines = status(db(), year, unit)
-    if as_json:
-        print_json([asdict(line) for line in lines])
-        return
-    table = Table(title_justify="left")
-    for column in ("unit", "contributor", "sub-criteria", "supplied", "due (before)", "state", ""):
-        table.add_column(column)
-    for line in lines:
-        table.add_row(
+    columns = ("unit", "contributor", "sub-criteria", "supplied", "due (before)", "state", "")
+    rows = (
+        (
             line.unit,
             f"{line.contributor_name} ({line.contributor})",
             ", ".join(line.criteria),
@@ -59,4 +52,6 @@ def contributors_status(
             line.state,
             Text("late", style="red") if line.late else "",
         )
-    console.print(table)
+        for line in lines
+    )
+    show(lines, as_json, columns, rows)

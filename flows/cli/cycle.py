@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from cchc.flows.cli.common import YEARS, As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
-from cchc.flows.display import console, local_time, print_json
+from cchc.flows.display import console, local_time, print_json, print_table
 from cchc.flows.params import AdvanceParams, OpenCycleParams
 from cchc.flows.status import cycle_status
 
@@ -88,13 +87,11 @@ def cycle_status_cmd(year: Year = None, as_json: Json = False) -> None:
     )
     console.print("deadlines: " + "; ".join(f"{p} before {local_time(d)}" for p, d in status.deadlines.items()))
     states = list(next(iter(status.counts.values()), {}))
-    table = Table(title=f"{status.total} assessments by state", title_justify="left")
-    table.add_column("group")
-    for s in states:
-        table.add_column(s, justify="right")
-    for group, counts in status.counts.items():
-        table.add_row(status.groups.get(group, group), *[str(counts[s]) if counts[s] else "" for s in states])
-    console.print(table)
+    rows = (
+        (status.groups.get(group, group), *[str(counts[s]) if counts[s] else "" for s in states])
+        for group, counts in status.counts.items()
+    )
+    print_table(["group", *states], rows, title=f"{status.total} assessments by state", right=states)
     if status.commitments:
         by_state = ", ".join(f"{n} {state}" for state, n in sorted(status.commitments.items()))
         console.print(f"heads' commitments: {by_state}; unsigned: {status.unsigned_commitments}")

@@ -3,16 +3,14 @@ the schedules)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cchc.flows import inputs
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.deadlines import extend as do_extend
-from cchc.flows.display import console, local_time, print_json
+from cchc.flows.display import console, local_time, show
 from cchc.flows.params import SweepParams
 from cchc.flows.serve import schedules
 from cchc.flows.sweep import sweep_flow
@@ -31,26 +29,22 @@ def sweep(
     moment = inputs.moment(as_of, "--as-of") if as_of else None
     with running_flows():
         summary = sweep_flow(SweepParams(year=year, database_url=db(), at=moment))
-    if as_json:
-        print_json(
-            {
-                **{k: v for k, v in asdict(summary).items() if k != "lines"},
-                "lines": [asdict(line) for line in summary.lines],
-            }
+    if not as_json:
+        console.print(
+            f"sweep of the {summary.year} cycle as of {local_time(summary.as_of)}: {summary.items} open items, "
+            f"{len(summary.lines)} steps due, {summary.messages} e-mails queued"
         )
-        return
-    console.print(
-        f"sweep of the {summary.year} cycle as of {local_time(summary.as_of)}: {summary.items} open items, "
-        f"{len(summary.lines)} steps due, {summary.messages} e-mails queued"
+    columns = ("unit", "phase", "step", "deadline (before)", "to")
+    rows = (
+        (line.unit, line.phase, line.step, local_time(line.due_at), ", ".join(line.to) + _fallback(line.fallback))
+        for line in summary.lines
     )
-    if summary.lines:
-        table = Table(title_justify="left")
-        for column in ("unit", "phase", "step", "deadline (before)", "to"):
-            table.add_column(column)
-        for line in summary.lines:
-            to = ", ".join(line.to) + (" (no one of the roles: coordinators told)" if line.fallback else "")
-            table.add_row(line.unit, line.phase, line.step, local_time(line.due_at), to)
-        console.print(table)
+    if as_json or summary.lines:
+        show(summary, as_json, columns, rows)
+
+
+def _fallback(fallback: bool) -> str:
+    return " (no one of the roles: coordinators told)" if fallback else ""
 
 
 @commands.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -40,7 +39,7 @@ def evidence_list(unit: Annotated[str, typer.Option("--unit", "-u")], year: Year
     """A unit's cited documents and their files."""
     lines = registry(db(), year, unit)
     if as_json:
-        print_json([asdict(line) for line in lines])
+        print_json(lines)
         return
     for line in lines:
         files = "; ".join(f"{name} ({sha[:12]}…)" for name, sha, _, _ in line.files) or "no file yet"

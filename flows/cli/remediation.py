@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly
-from cchc.flows.display import console, local_time, print_json
+from cchc.flows.display import console, local_time, show
 from cchc.flows.remediation import read_follow_ups, receive_follow_up, require_again
 
 app = typer.Typer(
@@ -24,18 +22,15 @@ app = typer.Typer(
 @friendly
 def remediation_status(year: Year = None, as_json: Json = False) -> None:
     """What each unit owes after publication, why, by when, and what it sent."""
-    rows = read_follow_ups(db(), year)
-    if as_json:
-        print_json([asdict(r) for r in rows])
+    owed = read_follow_ups(db(), year)
+    columns = ("kind", "unit", "state", "due (before)", "why", "document")
+    rows = (
+        (r.kind, f"{r.name} ({r.unit})", r.state, local_time(r.due_at), "; ".join(r.reasons), r.ref or "") for r in owed
+    )
+    if not show(owed, as_json, columns, rows):
         return
-    table = Table(title_justify="left")
-    for column in ("kind", "unit", "state", "due (before)", "why", "document"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r.kind, f"{r.name} ({r.unit})", r.state, local_time(r.due_at), "; ".join(r.reasons), r.ref or "")
-    console.print(table)
     for kind in ("remediation", "breakthrough"):
-        mine = [r for r in rows if r.kind == kind and r.state != "waived"]
+        mine = [r for r in owed if r.kind == kind and r.state != "waived"]
         if mine:
             got = sum(1 for r in mine if r.state == "received")
             console.print(f"{kind}: {got}/{len(mine)} received")

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cchc.flows.cli.common import YEARS, As, Json, acting, db, friendly
-from cchc.flows.display import console, print_json
+from cchc.flows.display import console, show
 from cchc.flows.history import import_results
-from cchc.flows.years import compare_years
+from cchc.flows.years import UnitYears, compare_years
 from cchc.models.formats import vn_number, vn_signed
 
 app = typer.Typer(name="results", help="Past years' published results.", no_args_is_help=True)
@@ -40,23 +39,19 @@ def results_compare(
 ) -> None:
     """Each unit's published index, rank in group and class, year by year, with the latest change."""
     comparison = compare_years(db(), years, unit)
-    if as_json:
-        print_json(comparison.as_json())
-        return
-    table = Table(title="Chỉ số CCHC qua các năm (chỉ số % · hạng trong nhóm · xếp loại)", title_justify="left")
-    table.add_column("Đơn vị")
-    for year in comparison.years:
-        table.add_column(str(year))
     last_two = comparison.years[-2:]
-    if len(last_two) == 2:
-        table.add_column(f"{last_two[0]} → {last_two[1]}", justify="right")
-    for u in comparison.units:
+    change = [f"{last_two[0]} → {last_two[1]}"] if len(last_two) == 2 else []
+    columns = ["Đơn vị", *(str(year) for year in comparison.years), *change]
+
+    def row(u: UnitYears) -> list[str]:
         cells = [
             f"{vn_number(r.index)} · {r.rank} · {r.class_name}" if (r := u.years.get(y)) else "—"
             for y in comparison.years
         ]
-        if len(last_two) == 2:
+        if change:
             index_change, places = u.change(last_two[0], last_two[1])
             cells.append("—" if index_change is None else f"{vn_signed(index_change)} · {vn_signed(places, 0)} bậc")
-        table.add_row(f"{u.name} ({u.unit})", *cells)
-    console.print(table)
+        return [f"{u.name} ({u.unit})", *cells]
+
+    title = "Chỉ số CCHC qua các năm (chỉ số % · hạng trong nhóm · xếp loại)"
+    show(comparison.as_json(), as_json, columns, map(row, comparison.units), title=title, right=change)
