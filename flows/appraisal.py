@@ -34,7 +34,7 @@ from cchc.flows.lookup import (
 from cchc.flows.params import AppraiseByGroupParams, AppraiseParams
 from cchc.flows.runtime import engine_for, now
 from cchc.flows.selfassessment import sub_slots
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import bulk_work, update_rows
 from cchc.models.db import read_session, write_session
 from cchc.models.framework import FrameworkDef
@@ -416,7 +416,7 @@ def adjust(
             [
                 EventDraft(
                     kind="adjustment",
-                    trigger="revoke_adjustment" if revoke else "adjust",
+                    trigger=Event.revoke_adjustment if revoke else Event.adjust,
                     actor=actor.code,
                     at=when,
                     cycle_year=cycle.year,

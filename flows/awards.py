@@ -18,7 +18,7 @@ from cchc.flows.lookup import actor_for, current_publication, cycle_of, document
 from cchc.flows.notices import notify_units
 from cchc.flows.params import AwardsParams
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.awards import AwardRules, Proposal, PublishedUnit, load_rules, propose_awards
 from cchc.models.db import read_session, write_session
 from cchc.models.tables import Award, Cycle, OrgUnit, Person, PersonRole, Result
@@ -166,7 +166,7 @@ def _notify(session: Session, cycle: Cycle, rules: AwardRules, proposals: list[P
 def _event(p: Proposal, actor: str, at: datetime, year: int, version: int) -> EventDraft:
     return EventDraft(
         kind="award",
-        trigger="propose_award",
+        trigger=Event.propose_award,
         actor=actor,
         at=at,
         cycle_year=year,
@@ -266,7 +266,7 @@ def decide_award(
             [
                 EventDraft(
                     kind="award",
-                    trigger="decide_award",
+                    trigger=Event.decide_award,
                     actor=actor.code,
                     at=when,
                     cycle_year=cycle.year,

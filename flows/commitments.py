@@ -26,7 +26,7 @@ from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
 from cchc.flows.params import CommitmentParams
 from cchc.flows.runtime import engine_for, local_tz, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.calendar import CommitmentPolicy, parse_commitments
 from cchc.models.db import write_session
 from cchc.models.directory import Directory, Recipient
@@ -36,10 +36,10 @@ from cchc.models.people import Actor
 from cchc.models.store import FileStore
 from cchc.models.tables import Commitment, Cycle, CycleGroup, OrgUnit, Person
 from cchc.notifications.documents import TITLES, CommitmentDoc, commitment_docx, commitment_html
-from cchc.notifications.labels import phase_label
 from cchc.notifications.outbox import Queued, queue
 from cchc.states.commitment import CommitmentState, commitment_machine
 from cchc.states.guards import CommitmentFacts, Context
+from cchc.states.labels import task_phrase
 from cchc.states.machine import TransitionNotAllowed
 
 C = CommitmentState
@@ -159,7 +159,7 @@ def document_for(node: Node, sources: Sources, version: int) -> CommitmentDoc:
             scope = f"thuộc chức năng, nhiệm vụ của {node.unit.name} trong Bộ tiêu chí của {assessed.name}"
     tz = str(local_tz())
     deadlines = tuple(
-        (phase_label(phase, "vi").capitalize(), local_time(due, tz, with_time=False))
+        (task_phrase(phase, "vi").capitalize(), local_time(due, tz, with_time=False))
         for phase, dates in sources.deadlines.items()
         if (due := dates.due(assessed.id or 0, assessed.group_code or "") if assessed else dates.default)
     )
@@ -383,7 +383,7 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
                     [
                         EventDraft(
                             kind="commitment",
-                            trigger="draft",
+                            trigger=Event.draft,
                             actor=actor.code,
                             at=at,
                             cycle_year=cycle.year,

@@ -19,7 +19,7 @@ from sqlmodel import col
 from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.formats import local_time
 from cchc.models.people import Actor
@@ -104,7 +104,7 @@ def assign(
             [
                 EventDraft(
                     kind="contribution",
-                    trigger="assign",
+                    trigger=Event.assign,
                     actor=actor.code,
                     at=when,
                     cycle_year=cycle.year,
@@ -213,7 +213,7 @@ def _mark_supplied(session: Session, cycle: Cycle, assessment_ids: list[int], at
                 [
                     EventDraft(
                         kind="contribution",
-                        trigger="supplied",
+                        trigger=Event.supplied,
                         actor=actor.code,
                         at=at,
                         cycle_year=cycle.year,

@@ -17,7 +17,7 @@ from cchc.flows.lookup import actor_for, find_cycle, framework_document
 from cchc.flows.params import AdvanceParams, OpenCycleParams
 from cchc.flows.remediation import require_follow_ups, rules_path
 from cchc.flows.runtime import engine_for, local_tz, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.calendar import CycleCalendar, calendar_path, carried_forward, load_calendar, parse_calendar
 from cchc.models.datafile import read_yaml
 from cchc.models.db import write_session
@@ -239,7 +239,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
                 [
                     EventDraft(
                         kind="cycle",
-                        trigger="open",
+                        trigger=Event.open,
                         actor=actor.code,
                         at=at,
                         cycle_year=params.year,
@@ -314,7 +314,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
                 [
                     EventDraft(
                         kind="transition",
-                        trigger="open",
+                        trigger=Event.open,
                         actor=actor.code,
                         at=at,
                         cycle_year=params.year,

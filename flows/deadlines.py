@@ -12,7 +12,7 @@ from sqlmodel import col
 from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, kept_ref, member_refusal, unit_assessment
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import write_session
 from cchc.models.formats import local_time
 from cchc.models.tables import Assessment, Deadline
@@ -83,7 +83,7 @@ def extend(
             [
                 EventDraft(
                     kind="deadline",
-                    trigger="extend",
+                    trigger=Event.extend,
                     actor=actor.code,
                     at=when,
                     cycle_year=cycle.year,
@@ -126,7 +126,7 @@ def register_plan(
             [
                 EventDraft(
                     kind="plan",
-                    trigger="plan_received",
+                    trigger=Event.plan_received,
                     actor=actor.code,
                     at=when,
                     cycle_year=cycle.year,

@@ -18,7 +18,7 @@ from cchc.config.settings import get_settings
 from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for, cycle_of, document_ref, member_refusal, unit_assessment
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.evidence import outside_window
 from cchc.models.store import FileStore
@@ -131,7 +131,7 @@ def add_file(
             [
                 EventDraft(
                     kind="evidence",
-                    trigger="add_file",
+                    trigger=Event.add_file,
                     actor=actor.code,
                     at=when,
                     cycle_year=cycle.year,

@@ -14,7 +14,7 @@ from sqlmodel import col
 from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import write_session
 from cchc.models.scoresheet import SheetError, cell_of, open_table
 from cchc.models.scoring import competition_ranks
@@ -173,7 +173,7 @@ def import_results(
             [
                 EventDraft(
                     kind="publication",
-                    trigger="import_results",
+                    trigger=Event.import_results,
                     actor=actor.code,
                     at=when,
                     cycle_year=year,

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.org import OrgDef, load_org
 from cchc.models.people import Actor
 from cchc.models.tables import OrgUnit, Person, PersonRole, UnitGroup
@@ -174,7 +174,7 @@ def write_org(session: Session, org: OrgDef, actor: Actor, at: datetime, path: s
             [
                 EventDraft(
                     kind="org",
-                    trigger="org_load",
+                    trigger=Event.org_load,
                     actor=actor.code,
                     at=at,
                     reason=f"organisation file {path}",

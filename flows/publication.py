@@ -23,7 +23,7 @@ from cchc.flows.lookup import Deadlines, actor_for, class_bands, current_publica
 from cchc.flows.notices import notify_units
 from cchc.flows.params import PublishParams
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import insert_rows
 from cchc.models.db import write_session
 from cchc.models.scoring import (
@@ -313,7 +313,7 @@ def _store(
         [
             EventDraft(
                 kind="publication",
-                trigger="publish",
+                trigger=Event.publish,
                 actor=actor,
                 at=at,
                 cycle_year=cycle.year,

@@ -32,7 +32,7 @@ from cchc.flows.lookup import (
 )
 from cchc.flows.notices import notify_units
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.people import Actor
 from cchc.models.remediation import RemediationRules, fields_of, load_rules, remediation_reasons
@@ -172,7 +172,7 @@ def require_follow_ups(
                     summary.required[kind].append(code)
                     notices[kind].append((uid, code, name))
                     contexts[kind][code] = {"reasons": owed[kind], "due": (due[kind].due(uid, group) or at).isoformat()}
-                    events.append(_event(kind, "require", actor, at, cycle, code, owed[kind], publication.version))
+                    events.append(_event(kind, Event.require, actor, at, cycle, code, owed[kind], publication.version))
                 continue
             follow_up_id, state, stored = before
             if kind in owed and (state == "waived" or (state == "required" and stored != text)):
@@ -182,7 +182,7 @@ def require_follow_ups(
                     .values(state="required", reasons=text, publication_version=publication.version)
                 )
                 summary.updated.append(code)
-                events.append(_event(kind, "require", actor, at, cycle, code, owed[kind], publication.version))
+                events.append(_event(kind, Event.require, actor, at, cycle, code, owed[kind], publication.version))
             elif kind not in owed and state == "required":
                 session.execute(
                     update(FollowUp)
@@ -190,7 +190,7 @@ def require_follow_ups(
                     .values(state="waived", publication_version=publication.version)
                 )
                 summary.waived.append(code)
-                events.append(_event(kind, "waive", actor, at, cycle, code, [], publication.version))
+                events.append(_event(kind, Event.waive, actor, at, cycle, code, [], publication.version))
     if new_rows:
         session.execute(insert(FollowUp), new_rows)
     append(session, events)
@@ -284,7 +284,7 @@ def receive_follow_up(
             [
                 EventDraft(
                     kind=kind,
-                    trigger="receive",
+                    trigger=Event.receive,
                     actor=actor.code,
                     at=when,
                     cycle_year=cycle.year,

@@ -19,7 +19,7 @@ from cchc.flows.contributors import mark_supplied
 from cchc.flows.lookup import actor_for, cycle_of, stored_framework
 from cchc.flows.params import ImportParams
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import analyze, bulk_work, insert_rows, update_rows
 from cchc.models.db import write_session
 from cchc.models.people import Actor
@@ -220,7 +220,7 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
         events = [
             EventDraft(
                 kind="score",
-                trigger="self_assessment_import",
+                trigger=Event.self_assessment_import,
                 actor=actor.code,
                 at=at,
                 cycle_year=cycle.year,

@@ -32,18 +32,18 @@ from cchc.flows.lookup import Deadlines, check_group, cycle_groups, cycle_of
 from cchc.flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
 from cchc.flows.remediation import follow_up_due as follow_up_deadlines
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import insert_rows
 from cchc.models.chasing import Step, days_late, days_left, policy_from, steps_due
 from cchc.models.db import read_session, write_session
 from cchc.models.directory import Directory, Recipient
 from cchc.models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, FollowUp, OrgUnit
 from cchc.models.text import canonical
-from cchc.notifications.labels import phase_label
 from cchc.notifications.outbox import Queued, queue
 from cchc.states.assessment import AssessmentState
 from cchc.states.commitment import CommitmentState
 from cchc.states.cycle import CyclePhase
+from cchc.states.labels import task_phrase
 
 S = AssessmentState
 NOT_SUBMITTED = (S.plan, S.self_assess)
@@ -281,7 +281,7 @@ def sweep(params: SweepParams) -> SweepSummary:
                 events.append(
                     EventDraft(
                         kind="deadline",
-                        trigger="remind" if step.kind == "reminder" else "escalate",
+                        trigger=Event.remind if step.kind == "reminder" else Event.escalate,
                         actor="system:sweep",
                         at=as_of,
                         cycle_year=cycle.year,
@@ -322,7 +322,7 @@ def _messages(
     base = {
         "unit_name": item.unit_name,
         "unit_code": item.unit_code,
-        "phase_label": phase_label(item.phase, lang),
+        "phase_label": task_phrase(item.phase, lang),
         "due": item.due_at.isoformat(),
         "year": cycle.year,
         "authority": authority,

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, insert, select, update
@@ -38,6 +39,34 @@ EVENT_COLUMNS = (
     "hash",
 )
 HASHED_COLUMNS = EVENT_COLUMNS[1:-2]  # what an event's hash covers besides its seq and the previous hash
+
+
+class Event(StrEnum):
+    """What the audit trail records besides the moves of the state machines (an event of a move is named by
+    the move's trigger): each has its words in cchc.states.labels."""
+
+    org_load = "org_load"  # the organisation file taken in
+    set_login = "set_login"  # a person's dashboard password set
+    import_results = "import_results"  # a past year's published results taken in
+    open = "open"  # a cycle opened (or a unit added to it)
+    draft = "draft"  # a head's commitment drafted
+    plan_received = "plan_received"  # a unit's own plan recorded
+    extend = "extend"  # an extension granted
+    self_assessment_import = "self_assessment_import"  # self-scores taken in
+    add_file = "add_file"  # an evidence file kept
+    remind = "remind"  # a reminder before a deadline
+    escalate = "escalate"  # a step of the escalation ladder after a deadline
+    sweep = "sweep"  # a person ran the deadline sweep
+    adjust = "adjust"  # a bonus or penalty item granted
+    revoke_adjustment = "revoke_adjustment"  # one taken back
+    publish = "publish"  # a publication version written
+    propose_award = "propose_award"  # an award proposal recorded
+    decide_award = "decide_award"  # the authority's decision on a proposal
+    require = "require"  # a remediation plan or a breakthrough registration required
+    waive = "waive"  # one no longer required
+    receive = "receive"  # one received
+    assign = "assign"  # sub-criteria assigned to a team or commune
+    supplied = "supplied"  # a team or commune supplied its rows
 
 
 class AuditConflict(RuntimeError):

@@ -7,15 +7,43 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from cchc.models.datafile import DataFileError, Entry, as_bool, as_code, as_int, as_line, read_yaml
 
-PHASE_DEADLINES = ("plan", "submission", "supplement", "awards", "remediation", "breakthrough", "commitment")
+
+class Phase(StrEnum):
+    """What a deadline asks for: a calendar's `deadlines:`, and every item the deadline sweep chases."""
+
+    plan = "plan"  # the unit's own PAR plan
+    submission = "submission"  # its self-assessment, reported
+    supplement = "supplement"  # a supplement asked for at appraisal
+    awards = "awards"  # award proposals
+    remediation = "remediation"  # a remediation plan owed after publication
+    breakthrough = "breakthrough"  # next year's breakthrough work, registered
+    commitment = "commitment"  # the head's responsibility commitment, signed
+    contribution = "contribution"  # a team's or commune's assigned sub-criteria (its own internal deadline)
+
+
+class RecipientRole(StrEnum):
+    """Whom a reminder or an escalation step goes to (a calendar's `chasing:`)."""
+
+    focal = "focal"
+    head = "head"
+    deputy = "deputy"
+    signer = "signer"  # whoever signs a commitment: its head, or a deputy acting for a missing head
+    superior_head = "superior_head"
+    coordinator = "coordinator"
+    authority_leadership = "authority_leadership"
+
+
+PHASE_DEADLINES = tuple(p.value for p in Phase if p is not Phase.contribution)
 ORDERED_PHASES = ("plan", "submission", "supplement", "awards", "remediation")
-RECIPIENT_ROLES = ("focal", "head", "deputy", "superior_head", "coordinator", "authority_leadership")
+# The roles a calendar may name (the sweep itself sends a commitment's "head" steps to its signer).
+RECIPIENT_ROLES = tuple(r.value for r in RecipientRole if r is not RecipientRole.signer)
 
 
 @dataclass(frozen=True)

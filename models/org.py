@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from cchc.models.datafile import DataFileError, Entry, as_code, read_yaml
 
-ROLES = ("head", "deputy", "focal", "coordinator", "appraiser")
 UNIT_KINDS = ("authority", "department", "district", "team", "commune", "unit")
+
+
+class Role(StrEnum):
+    """What a person does in the cycle (the organisation file's `roles:`)."""
+
+    head = "head"  # the unit's head (thủ trưởng)
+    deputy = "deputy"  # a deputy head (cấp phó)
+    focal = "focal"  # the unit's focal officer for the PAR index (cán bộ đầu mối)
+    coordinator = "coordinator"  # the authority's coordination office (bộ phận điều phối)
+    appraiser = "appraiser"  # appraises other units (thẩm định)
+
+
+ROLES = tuple(Role)
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import func, select, update
@@ -17,6 +18,17 @@ from sqlmodel import col
 from cchc.models.bulk import insert_rows
 from cchc.models.tables import OutboxMessage
 from cchc.models.text import canonical
+
+
+class MessageStatus(StrEnum):
+    """Where a message of the outbox is: waiting, being sent (leased), accepted by the server, or refused for
+    good (the dead letters)."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    dead = "dead"
+
 
 # Seconds to wait before attempt n+1 after n failed attempts (then the last value again).
 BACKOFF_S = (30, 120, 600, 1800, 3600, 4 * 3600, 12 * 3600)

@@ -7,13 +7,13 @@ from typing import Any
 from markupsafe import Markup
 
 from cchc.flows.ranking import GroupReport
-from cchc.flows.reports.labels import COMMITMENT_LABELS, STATE_LABELS, task_label
 from cchc.flows.reports.progress import ProgressReport, overview_rows, progress_lines, rung_text
 from cchc.flows.reports.ranking import RankingDocument, group_fields, ranking_title
 from cchc.models.charts import Series, bar_chart, grouped_bar_chart
 from cchc.models.formats import local_time, vn_number, vn_signed
 from cchc.notifications.render import environment
 from cchc.states.assessment import AssessmentState
+from cchc.states.labels import COMMITMENT_LABELS, STATE_LABELS, task_label
 
 
 def ranking_html(doc: RankingDocument) -> str:

@@ -17,7 +17,6 @@ from sqlmodel import col
 from cchc.config.settings import get_settings
 from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, cycle_of
-from cchc.flows.reports.labels import CYCLE_PHASE_LABELS, ROLE_LABELS
 from cchc.flows.runtime import engine_for, now
 from cchc.flows.status import CycleStatus, cycle_status
 from cchc.flows.sweep import chase_items
@@ -26,6 +25,7 @@ from cchc.models.chasing import days_late, ladder, policy_from
 from cchc.models.db import read_session
 from cchc.models.formats import local_time
 from cchc.models.tables import Assessment, ChaseStep, Cycle, OrgUnit
+from cchc.states.labels import CYCLE_PHASE_LABELS, ROLE_LABELS
 
 PERIODS = ("q1", "q2", "q3", "q4", "h1", "h2", "year", "now")
 

@@ -15,10 +15,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from cchc.flows.ranking import GroupReport
-from cchc.flows.reports.labels import STATE_LABELS, task_label
 from cchc.flows.reports.progress import ProgressReport, overview_rows, progress_lines, rung_text
 from cchc.flows.reports.ranking import RankingDocument, group_fields, ranking_title, ranking_values
 from cchc.states.assessment import AssessmentState
+from cchc.states.labels import STATE_LABELS, task_label
 
 DECIMAL_FORMAT = "0.00"
 

@@ -10,16 +10,12 @@
 
 from __future__ import annotations
 
+from cchc.models.calendar import RecipientRole
+from cchc.models.org import Role
 from cchc.models.people import Actor
+from cchc.states.labels import ROLE_LABELS
 
-UNIT_ROLES = ("head", "deputy", "focal")
-ROLE_LABELS = {
-    "coordinator": "điều phối",
-    "appraiser": "thẩm định",
-    "head": "thủ trưởng",
-    "deputy": "cấp phó",
-    "focal": "cán bộ đầu mối",
-}
+UNIT_ROLES = (Role.head, Role.deputy, Role.focal)
 
 
 def sees_all(actor: Actor) -> bool:
@@ -42,7 +38,7 @@ def may_run_flows(actor: Actor) -> bool:
 
 def role_text(actor: Actor) -> str:
     """The person's roles in Vietnamese, or "xem" (viewer) when they hold none."""
-    labels = [ROLE_LABELS[r] for r in ("coordinator", "appraiser", *UNIT_ROLES) if r in actor.roles]
+    labels = [ROLE_LABELS[r] for r in (Role.coordinator, Role.appraiser, *UNIT_ROLES) if r in actor.roles]
     if actor.is_authority_leader:
-        labels.insert(0, "lãnh đạo")
+        labels.insert(0, ROLE_LABELS[RecipientRole.authority_leadership])
     return ", ".join(dict.fromkeys(labels)) or "xem"

@@ -22,7 +22,7 @@ from cchc.flows.sweep import sweep_flow
 from cchc.flows.web import access
 from cchc.flows.web.dashboard import JOB_LABELS, Dashboard, Forbidden, describe_error
 from cchc.flows.web.tables import cell_text
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import write_session
 from cchc.models.people import Actor
 
@@ -117,7 +117,7 @@ def run_sweep(database_url: str | None, year: int, actor: Actor, at: datetime) -
             [
                 EventDraft(
                     kind="deadline",
-                    trigger="sweep",
+                    trigger=Event.sweep,
                     actor=actor.code,
                     at=at,
                     cycle_year=summary.year,

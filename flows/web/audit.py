@@ -17,14 +17,13 @@ from starlette.responses import Response
 
 from cchc.flows import inputs
 from cchc.flows.auditlog import describe_change, verify_chain
-from cchc.flows.reports.labels import STATE_LABELS
 from cchc.flows.web import views
 from cchc.flows.web.dashboard import Dashboard, _refuse_unreadable
 from cchc.flows.web.tables import Table
-from cchc.flows.web.views import trigger_label
 from cchc.models.db import get_engine, read_session
 from cchc.models.formats import vn_number
 from cchc.models.tables import AuditEvent
+from cchc.states.labels import STATE_LABELS, trigger_label
 
 PAGE_SIZE = 50  # audit events per page
 
@@ -168,7 +167,7 @@ def page(request: Request) -> Response:
         found=found,
         wanted=wanted,
         raw={k: params.get(k, "") for k in ("unit", "actor", "trigger", "from", "to")},
-        triggers=[(t, views.trigger_label(t)) for t in audit_triggers(d.database_url)],
+        triggers=[(t, trigger_label(t)) for t in audit_triggers(d.database_url)],
         pages=_pages(request, found.page, found.pages),
         verification=verification,
     )

@@ -20,7 +20,7 @@ from sqlmodel import col
 from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for
 from cchc.flows.runtime import engine_for, now
-from cchc.models.audit import EventDraft, append
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import get_engine, read_session, write_session
 from cchc.models.people import Actor, UnknownActor, resolve_actor
 from cchc.models.tables import Login
@@ -72,7 +72,7 @@ def set_password(
             [
                 EventDraft(
                     kind="org",
-                    trigger="set_login",
+                    trigger=Event.set_login,
                     actor=actor.code,
                     at=when,
                     reason=f"dashboard password {'set' if existing is None else 'changed'} for {who.code}",

@@ -17,14 +17,13 @@ from starlette.responses import RedirectResponse, Response
 
 from cchc.flows import signing
 from cchc.flows.lookup import cycle_of
-from cchc.flows.reports.labels import COMMITMENT_LABELS, CYCLE_PHASE_LABELS, STATE_LABELS, task_label
 from cchc.flows.reports.progress import Chased, rung_text
 from cchc.flows.status import cycle_status
 from cchc.flows.sweep import ChaseItem, chase_items
 from cchc.flows.web import access, views
 from cchc.flows.web.dashboard import Dashboard
 from cchc.flows.web.tables import Table
-from cchc.flows.web.views import OUTBOX_LABELS, SHOWN
+from cchc.flows.web.views import SHOWN
 from cchc.models.calendar import ChasePolicy
 from cchc.models.charts import Series, grouped_bar_chart
 from cchc.models.chasing import days_late, days_left, policy_from
@@ -32,6 +31,7 @@ from cchc.models.db import get_engine, read_session
 from cchc.models.tables import ChaseStep
 from cchc.notifications import outbox
 from cchc.states.assessment import AssessmentState
+from cchc.states.labels import COMMITMENT_LABELS, CYCLE_PHASE_LABELS, MESSAGE_LABELS, STATE_LABELS, task_label
 
 
 def home(request: Request) -> Response:
@@ -140,7 +140,7 @@ def read_overview(database_url: str | None, year: int | None, at: datetime, *, e
             )
     mailbox = Table("outbox", "Hộp thư đi", ["Trạng thái", "Số thư"])
     for state in ("pending", "sending", "sent", "dead"):
-        mailbox.rows.append([OUTBOX_LABELS[state], mail.counts.get(state, 0)])
+        mailbox.rows.append([MESSAGE_LABELS[state], mail.counts.get(state, 0)])
     dead = Table(
         "dead",
         "Thư không gửi được",

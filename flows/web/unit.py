@@ -14,17 +14,16 @@ from starlette.responses import RedirectResponse, Response
 from cchc.flows.auditlog import unit_timeline
 from cchc.flows.evidence import registry
 from cchc.flows.lookup import class_bands, current_publication, cycle_of, unit_assessment
-from cchc.flows.reports.labels import STATE_LABELS
 from cchc.flows.web import access, views
 from cchc.flows.web.audit import payload_text
 from cchc.flows.web.dashboard import Dashboard, Forbidden
 from cchc.flows.web.tables import Cell, Table, cell_text
-from cchc.flows.web.views import trigger_label
 from cchc.models.db import get_engine, read_session
 from cchc.models.formats import vn_number, vn_signed
 from cchc.models.tables import Assessment, Criterion, Cycle, Result, UnitGroup
 from cchc.models.types import from_hundredths
 from cchc.states.assessment import AssessmentState
+from cchc.states.labels import STATE_LABELS, trigger_label
 
 FIELD_TOTALS_SQL = text(  # TOTALS_SQL of flows/publication.py, for one assessment, with what is appraised yet
     "SELECT c.field_code, "

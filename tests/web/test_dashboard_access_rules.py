@@ -43,6 +43,6 @@ def test_only_a_coordinator_runs_the_sweep() -> None:
 
 
 def test_roles_are_named_in_vietnamese_and_a_person_without_one_is_a_viewer() -> None:
-    assert role_text(coordinator()) == "điều phối"
-    assert role_text(actor("gd", "head")) == "lãnh đạo, thủ trưởng"
+    assert role_text(coordinator()) == "bộ phận điều phối"
+    assert role_text(actor("gd", "head")) == "lãnh đạo cơ quan, thủ trưởng đơn vị"
     assert role_text(actor("pv05.clerk", unit="PV05")) == "xem"

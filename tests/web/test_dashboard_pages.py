@@ -24,11 +24,11 @@ from cchc.flows.evidence import registry
 from cchc.flows.lookup import cycle_of
 from cchc.flows.publication import gather_totals
 from cchc.flows.ranking import read_ranking
-from cchc.flows.reports.labels import STATE_LABELS
 from cchc.flows.status import cycle_status
 from cchc.models.db import get_engine, read_session, write_session
 from cchc.models.formats import vn_number
 from cchc.states.assessment import AssessmentState
+from cchc.states.labels import STATE_LABELS
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
