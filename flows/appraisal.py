@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.fanout import start_group_runs, wait_for_group_runs
 from cchc.flows.lookup import (
     Deadlines,
@@ -37,6 +36,7 @@ from cchc.flows.selfassessment import sub_slots
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import bulk_work, update_rows
 from cchc.models.db import read_session, write_session
+from cchc.models.errors import UserError
 from cchc.models.framework import FrameworkDef
 from cchc.models.people import Actor
 from cchc.models.scoresheet import SheetError, UnitSlot, read_appraiser_scores
@@ -46,6 +46,7 @@ from cchc.models.types import from_hundredths, to_hundredths
 from cchc.states.assessment import AssessmentState, assessment_machine
 from cchc.states.guards import AssessmentFacts, Context
 from cchc.states.machine import TransitionNotAllowed
+from cchc.states.permissions import Action, authorize
 from cchc.states.workflow import fire_assessments, load_facts
 
 S = AssessmentState
@@ -367,8 +368,7 @@ def adjust(
     with write_session(engine) as session:
         cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
-        if not actor.is_authority_staff:
-            raise UserError(f"{actor.label()} does not act for the authority; bonuses and penalties are theirs")
+        authorize(Action.adjust, actor, when)
         assessment, org_unit = unit_assessment(session, cycle, unit)
         if unit in actor.own_units:
             raise UserError(f"{actor.label()} belongs to {unit} and cannot adjust their own unit's result")

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.runtime import engine_for
 from cchc.models.audit import Verification, timeline, verify
 from cchc.models.db import read_session
+from cchc.models.errors import UserError
 from cchc.models.tables import OrgUnit
 
 

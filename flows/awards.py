@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import cast
 
 from prefect import flow, task
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for, current_publication, cycle_of, document_ref
 from cchc.flows.notices import notify_units
 from cchc.flows.params import AwardsParams
@@ -21,11 +20,14 @@ from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.awards import AwardRules, Proposal, PublishedUnit, load_rules, propose_awards
 from cchc.models.db import read_session, write_session
+from cchc.models.errors import UserError
 from cchc.models.tables import Award, Cycle, OrgUnit, Person, PersonRole, Result
 from cchc.models.text import collapse_lines
 from cchc.states.assessment import AssessmentState
+from cchc.states.award import AwardState, award_machine
 from cchc.states.cycle import CyclePhase
-from cchc.states.workflow import fire_assessments, fire_cycle, load_facts
+from cchc.states.guards import AwardFacts
+from cchc.states.workflow import Change, fire_assessments, fire_cycle, fire_records, load_facts
 
 
 @dataclass
@@ -113,7 +115,7 @@ def awards(params: AwardsParams) -> AwardsSummary:
                         "kind": p.kind,
                         "outcome": p.outcome,
                         "person_id": heads.get(p.unit) if p.kind == "head" else None,
-                        "status": "proposed",
+                        "status": AwardState.proposed,
                     }
                     for p in new
                 ],
@@ -208,7 +210,7 @@ def read_awards(database_url: str | None, year: int | None) -> list[AwardRow]:
         return list_awards(session, cycle_of(session, year))
 
 
-DECISIONS = ("approved", "rejected")
+DECISIONS = (AwardState.approved, AwardState.rejected)
 
 
 def decide_award(
@@ -229,15 +231,11 @@ def decide_award(
     if decision not in DECISIONS:
         raise UserError(f"unknown decision {decision!r} (expected one of {', '.join(DECISIONS)})")
     document = str(document_ref(ref))
-    if decision == "rejected" and not note.strip():
-        raise UserError("a rejected proposal needs a reason (--note)")
     when = at or now()
     rules = load_rules(Path(rules_path) if rules_path else get_settings().config_dir / "awards.yaml")
     with write_session(engine_for(database_url)) as session:
         cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
-        if not actor.is_authority_leader:
-            raise UserError(f"only the authority's head or a deputy decides awards, not {actor.label()}")
         row = session.execute(
             select(Award, col(OrgUnit.id), col(OrgUnit.name))
             .join(Result, col(Result.assessment_id) == col(Award.assessment_id))
@@ -250,31 +248,23 @@ def decide_award(
         award, unit_id, unit_name = row
         if award.status == decision and award.decision_ref == document:
             return False
-        session.execute(
-            update(Award)
-            .where(col(Award.id) == award.id)
-            .values(
-                status=decision,
-                decision_ref=document,
-                decided_by=actor.code,
-                decided_at=when,
-                note=collapse_lines(note),
-            )
-        )
-        append(
+        assert award.id is not None
+        facts = AwardFacts(award.id, unit, rule, award.status)
+        values = {"decision_ref": document, "decided_by": actor.code, "decided_at": when, "note": collapse_lines(note)}
+        payload = {"rule": rule, "decision": decision, "ref": document, "before": award.status}
+        change = Change(award.id, award.status, facts, values, payload, collapse_lines(note))
+        trigger = "approve_award" if decision == AwardState.approved else "reject_award"
+        fire_records(
             session,
-            [
-                EventDraft(
-                    kind="award",
-                    trigger=Event.decide_award,
-                    actor=actor.code,
-                    at=when,
-                    cycle_year=cycle.year,
-                    unit_code=unit,
-                    reason=collapse_lines(note) or document,
-                    payload={"rule": rule, "decision": decision, "ref": document, "before": award.status},
-                )
-            ],
+            award_machine(),
+            Award,
+            trigger,
+            [change],
+            actor,
+            when,
+            kind="award",
+            cycle_year=cycle.year,
+            state_column="status",
         )
         names = {r.rule: r.name for r in rules.collective} | ({rules.head.rule: rules.head.name} if rules.head else {})
         notify_units(

@@ -32,11 +32,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.inputs import target_file
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import verify
 from cchc.models.db import get_engine, read_session, write_session
+from cchc.models.errors import UserError
 from cchc.models.migrate import current_revision, head_revision, upgrade
 from cchc.models.store import FileStore
 from cchc.models.types import Points, UTCDateTime

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from prefect import flow, task
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
 from cchc.flows.params import CommitmentParams
 from cchc.flows.runtime import engine_for, local_tz, now
@@ -30,6 +29,7 @@ from cchc.models.audit import Event, EventDraft, append
 from cchc.models.calendar import CommitmentPolicy, parse_commitments
 from cchc.models.db import write_session
 from cchc.models.directory import Directory, Recipient
+from cchc.models.errors import UserError
 from cchc.models.formats import local_time, vn_number
 from cchc.models.framework import FrameworkDef
 from cchc.models.people import Actor
@@ -38,9 +38,11 @@ from cchc.models.tables import Commitment, Cycle, CycleGroup, OrgUnit, Person
 from cchc.notifications.documents import TITLES, CommitmentDoc, commitment_docx, commitment_html
 from cchc.notifications.outbox import Queued, queue
 from cchc.states.commitment import CommitmentState, commitment_machine
-from cchc.states.guards import CommitmentFacts, Context
+from cchc.states.guards import CommitmentFacts
 from cchc.states.labels import task_phrase
 from cchc.states.machine import TransitionNotAllowed
+from cchc.states.permissions import Action, authorize
+from cchc.states.workflow import Change, fire_records
 
 C = CommitmentState
 
@@ -218,34 +220,20 @@ def move(
     values: dict[str, object] | None = None,
     payload: dict[str, object] | None = None,
 ) -> str:
-    """Fire a trigger on a commitment and write the new state (optimistic version check) and its event."""
-    new_state = commitment_machine().fire(
-        trigger, commitment.state, Context(actor=actor, at=at, facts=facts, reason=reason), subject=facts.unit_code
-    )
-    moved = session.execute(
-        update(Commitment)
-        .where(col(Commitment.id) == commitment.id, col(Commitment.version) == commitment.version)
-        .values(state=new_state, version=commitment.version + 1, updated_at=at, **(values or {}))
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise UserError(f"the commitment of {facts.unit_code} changed meanwhile; look again and retry")
-    append(
+    """Fire a trigger on a commitment: its new state, `values` and its event, through the workflow (which
+    checks the version it was read in)."""
+    assert commitment.id is not None
+    change = Change(commitment.id, commitment.state, facts, values or {}, payload or {}, reason, commitment.version)
+    (new_state,) = fire_records(
         session,
-        [
-            EventDraft(
-                kind="commitment",
-                trigger=trigger,
-                actor=actor.code,
-                at=at,
-                cycle_year=cycle.year,
-                unit_code=facts.unit_code,
-                from_state=commitment.state,
-                to_state=new_state,
-                reason=reason,
-                payload=payload or {},
-            )
-        ],
+        commitment_machine(),
+        Commitment,
+        trigger,
+        [change],
+        actor,
+        at,
+        kind="commitment",
+        cycle_year=cycle.year,
     )
     session.expire(commitment)
     return new_state
@@ -335,10 +323,7 @@ def prepare(params: CommitmentParams) -> CommitmentsSummary:
     with write_session(engine_for(params.database_url)) as session:
         cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor, task="commitments")
-        if not (actor.is_system or actor.is_authority_leader or "coordinator" in actor.roles):
-            raise UserError(
-                f"only a coordinator or the authority's leadership prepares commitments, not {actor.label()}"
-            )
+        authorize(Action.prepare_commitments, actor, at)
         sources = Sources.load(session, cycle)
         nodes = tree(session, cycle, sources.policy.depth)
         directory = sources.directory

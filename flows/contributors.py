@@ -12,19 +12,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
+from cchc.models.errors import UserError
 from cchc.models.formats import local_time
 from cchc.models.people import Actor
 from cchc.models.tables import Assessment, Contribution, Criterion, Cycle, OrgUnit, Score
 from cchc.models.text import natural_key
+from cchc.states.contribution import ContributionState, contribution_machine
+from cchc.states.guards import ContributionFacts
+from cchc.states.workflow import Change, fire_records
+
+C = ContributionState
 
 
 @dataclass
@@ -85,35 +90,43 @@ def assign(
             )
         ).scalar_one_or_none()
         values = {"criteria": ",".join(codes), "due_at": due, "assigned_by": actor.code, "assigned_at": when}
+        reason = f"{contributor}: {', '.join(codes)}"
+        payload = {"contributor": contributor, "criteria": codes, "due": due}
         if current is None:
             session.execute(
                 insert(Contribution).values(
-                    cycle_id=cycle.id, assessment_id=assessment.id, unit_id=member.id, state="assigned", **values
+                    cycle_id=cycle.id, assessment_id=assessment.id, unit_id=member.id, state=C.assigned, **values
                 )
             )
+            event = EventDraft(
+                kind="contribution",
+                trigger=Event.assign,
+                actor=actor.code,
+                at=when,
+                cycle_year=cycle.year,
+                unit_code=unit,
+                to_state=C.assigned,
+                reason=reason,
+                payload=payload,
+            )
+            append(session, [event])
         elif (current.criteria, current.due_at) == (values["criteria"], due):
             return _line(session, cycle, unit, member, when)
         else:
-            session.execute(
-                update(Contribution)
-                .where(col(Contribution.id) == current.id)
-                .values(state="assigned", supplied_at=None, **values)
+            assert current.id is not None
+            facts = ContributionFacts(current.id, unit, contributor, current.state)
+            change = Change(current.id, current.state, facts, {**values, "supplied_at": None}, payload, reason)
+            fire_records(
+                session,
+                contribution_machine(),
+                Contribution,
+                "assign",
+                [change],
+                actor,
+                when,
+                kind="contribution",
+                cycle_year=cycle.year,
             )
-        append(
-            session,
-            [
-                EventDraft(
-                    kind="contribution",
-                    trigger=Event.assign,
-                    actor=actor.code,
-                    at=when,
-                    cycle_year=cycle.year,
-                    unit_code=unit,
-                    reason=f"{contributor}: {', '.join(codes)}",
-                    payload={"contributor": contributor, "criteria": codes, "due": due},
-                )
-            ],
-        )
         _mark_supplied(session, cycle, [assessment.id], when, actor)
         return _line(session, cycle, unit, member, when)
 
@@ -187,42 +200,49 @@ def _supplied_counts(session: Session, assessment_ids: list[int]) -> dict[tuple[
 
 
 def _mark_supplied(session: Session, cycle: Cycle, assessment_ids: list[int], at: datetime, actor: Actor) -> None:
-    """A contribution whose every assigned sub-criterion now has its contributor's row is supplied."""
+    """A contribution whose every assigned sub-criterion now has its contributor's row is supplied: one query
+    of the rows contributors supplied, one move of every contribution they complete."""
     rows = session.execute(
         select(Contribution, OrgUnit.code)  # type: ignore[call-overload]
         .join(OrgUnit, col(OrgUnit.id) == col(Contribution.unit_id))
-        .where(col(Contribution.assessment_id).in_(assessment_ids), col(Contribution.state) == "assigned")
+        .where(col(Contribution.assessment_id).in_(assessment_ids), col(Contribution.state) == C.assigned)
     ).all()
+    if not rows:
+        return
+    have: dict[tuple[int, str], set[str]] = {}
+    for aid, by, code in session.execute(
+        select(col(Score.assessment_id), col(Score.supplied_by), col(Criterion.code))
+        .join(Criterion, col(Criterion.id) == col(Score.criterion_id))
+        .where(col(Score.assessment_id).in_(sorted({c.assessment_id for c, _ in rows})), col(Score.supplied_by) != "")
+    ).tuples():
+        have.setdefault((aid, by), set()).add(code)
+    owners = _assessed_codes(session, cycle)
+    changes = []
     for contribution, code in rows:
         assigned = [c for c in contribution.criteria.split(",") if c]
-        have = set(
-            session.execute(
-                select(col(Criterion.code))
-                .join(Score, col(Score.criterion_id) == col(Criterion.id))
-                .where(col(Score.assessment_id) == contribution.assessment_id, col(Score.supplied_by) == code)
-            ).scalars()
-        )
-        if assigned and set(assigned) <= have:
-            session.execute(
-                update(Contribution)
-                .where(col(Contribution.id) == contribution.id)
-                .values(state="supplied", supplied_at=at)
+        if assigned and set(assigned) <= have.get((contribution.assessment_id, code), set()):
+            facts = ContributionFacts(contribution.id, owners[contribution.assessment_id], code, contribution.state)
+            changes.append(
+                Change(
+                    contribution.id,
+                    contribution.state,
+                    facts,
+                    {"supplied_at": at},
+                    {"contributor": code, "criteria": assigned},
+                    f"{code} supplied {', '.join(assigned)}",
+                )
             )
-            append(
-                session,
-                [
-                    EventDraft(
-                        kind="contribution",
-                        trigger=Event.supplied,
-                        actor=actor.code,
-                        at=at,
-                        cycle_year=cycle.year,
-                        unit_code=_assessed_codes(session, cycle).get(contribution.assessment_id),
-                        reason=f"{code} supplied {', '.join(assigned)}",
-                        payload={"contributor": code, "criteria": assigned},
-                    )
-                ],
-            )
+    fire_records(
+        session,
+        contribution_machine(),
+        Contribution,
+        "supplied",
+        changes,
+        actor,
+        at,
+        kind="contribution",
+        cycle_year=cycle.year,
+    )
 
 
 def mark_supplied(session: Session, cycle: Cycle, assessment_ids: list[int], at: datetime, actor: Actor) -> None:

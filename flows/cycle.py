@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for, find_cycle, framework_document
 from cchc.flows.params import AdvanceParams, OpenCycleParams
 from cchc.flows.remediation import require_follow_ups, rules_path
@@ -21,6 +20,7 @@ from cchc.models.audit import Event, EventDraft, append
 from cchc.models.calendar import CycleCalendar, calendar_path, carried_forward, load_calendar, parse_calendar
 from cchc.models.datafile import read_yaml
 from cchc.models.db import write_session
+from cchc.models.errors import UserError
 from cchc.models.framework import FrameworkDef, framework_path, load_framework
 from cchc.models.people import Actor
 from cchc.models.remediation import load_rules as load_remediation_rules
@@ -28,6 +28,7 @@ from cchc.models.tables import Assessment, Criterion, Cycle, CycleGroup, Deadlin
 from cchc.models.text import canonical
 from cchc.states.assessment import AssessmentState
 from cchc.states.cycle import NEXT_TRIGGER, CyclePhase
+from cchc.states.permissions import Action, authorize
 from cchc.states.workflow import fire_assessments, fire_cycle, load_facts
 
 
@@ -193,8 +194,7 @@ def write_cycle(params: OpenCycleParams, inputs: CycleInputs) -> OpenSummary:
             raise UserError(
                 f"{calendar.path}: authority {calendar.authority!r} is not in the organisation: run `cchc org load`"
             )
-        if not actor.is_system and not (actor.is_authority_leader or "coordinator" in actor.roles):
-            raise UserError(f"only a coordinator or the authority's leadership opens a cycle, not {actor.label()}")
+        authorize(Action.open_cycle, actor, at)
         framework_ids = {group: _store_framework(session, fw) for group, fw in inputs.frameworks.items()}
         cycle = session.execute(
             select(Cycle).where(col(Cycle.authority_id) == authority.id, col(Cycle.year) == params.year)

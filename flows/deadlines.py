@@ -9,15 +9,16 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, kept_ref, member_refusal, unit_assessment
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import write_session
+from cchc.models.errors import UserError
 from cchc.models.formats import local_time
 from cchc.models.tables import Assessment, Deadline
 from cchc.models.text import collapse_lines
 from cchc.states.assessment import AssessmentState
+from cchc.states.permissions import Action, authorize
 
 EXTENDABLE = ("plan", "submission", "supplement", "commitment", "remediation", "breakthrough")
 
@@ -49,8 +50,7 @@ def extend(
     with write_session(engine_for(database_url)) as session:
         cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
-        if not (actor.is_authority_leader or "coordinator" in actor.roles):
-            raise UserError(f"only a coordinator or the authority's leadership grants extensions, not {actor.label()}")
+        authorize(Action.grant_extension, actor, when)
         assessment, org_unit = unit_assessment(session, cycle, unit)
         assert org_unit.id is not None
         if phase == "supplement":

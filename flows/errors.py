@@ -1,46 +1,27 @@
 """How a failure becomes one sentence for a person: the one place where the command line, the dashboard
 (its pages and its background jobs) and the flows turn an exception into what is shown.
 
-A domain exception carries its own sentence (a refused move names the unit and the reason; a bad file
-names the line and the column); a failure of the database or of the system gets one here; anything else
-is unexpected, and the edge says where its details are (`--debug`, the server's log).
+A domain exception (a UserError, cchc.models.errors) carries its own sentence: a refused move names the unit
+and the reason, a bad file names the line and the column. A failure of the database or of the system gets
+one here; anything else is unexpected, and the edge says where its details are (`--debug`, the server's log).
 """
 
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from cchc.models.audit import AuditConflict
-from cchc.models.datafile import DataFileError
-from cchc.models.scoresheet import SheetError
-from cchc.states.machine import TransitionNotAllowed
-from cchc.states.workflow import ConcurrentChange
-
-
-class UserError(Exception):
-    """A problem the user can fix (bad input, a refused move, a missing set-up step): one clear message."""
-
-
-# Exceptions whose own text is the sentence to show.
-SPOKEN: tuple[type[BaseException], ...] = (
-    UserError,
-    DataFileError,
-    SheetError,
-    TransitionNotAllowed,
-    ConcurrentChange,
-    AuditConflict,
-)
+from cchc.models.errors import UserError
 
 
 def expected(exc: BaseException) -> bool:
     """Whether the failure is one a person can read and act on (else its details belong in a log)."""
-    return isinstance(exc, (*SPOKEN, DBAPIError)) or (isinstance(exc, OSError) and bool(exc.strerror))
+    return isinstance(exc, UserError | DBAPIError) or (isinstance(exc, OSError) and bool(exc.strerror))
 
 
 def describe(exc: BaseException, *, details: str) -> str:
     """The failure as one sentence, never a traceback. `details` says where an unexpected failure's details
     are (e.g. "chạy lại với --debug để xem chi tiết")."""
-    if isinstance(exc, SPOKEN):
+    if isinstance(exc, UserError):
         return str(exc)
     if isinstance(exc, IntegrityError):
         return (

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for, cycle_of, document_ref, member_refusal, unit_assessment
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
+from cchc.models.errors import UserError
 from cchc.models.evidence import outside_window
 from cchc.models.store import FileStore
 from cchc.models.tables import Contribution, Evidence, EvidenceFile, OrgUnit

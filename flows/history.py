@@ -11,16 +11,17 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import write_session
+from cchc.models.errors import UserError
 from cchc.models.scoresheet import SheetError, cell_of, open_table
 from cchc.models.scoring import competition_ranks
 from cchc.models.tables import Assessment, Cycle, OrgUnit, Publication, Result
 from cchc.models.text import canonical, parse_decimal
 from cchc.states.assessment import AssessmentState
+from cchc.states.permissions import Action, authorize
 
 HISTORY_ALIASES = {
     "unit": ("unit", "đơn vị", "mã đơn vị"),
@@ -65,8 +66,7 @@ def import_results(
         entries[unit] = (value, cell_of(record, table.columns, "class"))
     with write_session(engine) as session:
         actor = actor_for(session, actor_ident)
-        if not (actor.is_authority_leader or "coordinator" in actor.roles):
-            raise UserError(f"only a coordinator or the authority's leadership imports results, not {actor.label()}")
+        authorize(Action.import_results, actor, when)
         units = {
             code: (uid, group, parent)
             for code, uid, group, parent in session.execute(

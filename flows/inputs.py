@@ -10,8 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.models.calendar import EARLIEST, LATEST, OutOfRange, parse_local_date, parse_local_instant
+from cchc.models.errors import UserError
 from cchc.models.text import nfc
 
 

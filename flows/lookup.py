@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
+from cchc.models.errors import UserError
 from cchc.models.evidence import BadReference, EvidenceRef, parse_reference
 from cchc.models.framework import ClassBand, FrameworkDef, parse_framework
 from cchc.models.people import Actor, UnknownActor, resolve_actor, system_actor

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.flows import progress
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, class_bands, current_publication, cycle_of, stored_framework
 from cchc.flows.notices import notify_units
 from cchc.flows.params import PublishParams
@@ -26,6 +25,7 @@ from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import insert_rows
 from cchc.models.db import write_session
+from cchc.models.errors import UserError
 from cchc.models.scoring import (
     UnitOutcome,
     UnitTotals,
@@ -45,7 +45,6 @@ from cchc.models.tables import (
 )
 from cchc.models.types import from_hundredths, to_hundredths
 from cchc.states.assessment import AssessmentState
-from cchc.states.machine import TransitionNotAllowed
 from cchc.states.workflow import fire_assessments, fire_cycle, load_facts
 
 S = AssessmentState
@@ -176,10 +175,7 @@ def publish(params: PublishParams) -> PublishSummary:
         ready = load_facts(session, cycle, states=[S.supplemented])
         if current is not None and current.digest == digest and not ready:
             return PublishSummary(cycle.year, current.version, False, digest)
-        try:
-            fire_cycle(session, cycle, "publish", actor, at, reason=params.reason)
-        except TransitionNotAllowed as refusal:
-            raise UserError(str(refusal)) from None
+        fire_cycle(session, cycle, "publish", actor, at, reason=params.reason)
         version = current.version if current is not None else 0
         new_version = current is None or current.digest != digest
         if new_version:

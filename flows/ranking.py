@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import class_bands, cycle_of, stored_framework
 from cchc.flows.runtime import engine_for
 from cchc.models.db import read_session
+from cchc.models.errors import UserError
 from cchc.models.framework import ClassBand
 from cchc.models.scoring import (
     GroupStats,

@@ -14,12 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import (
     Deadlines,
     actor_for,
@@ -27,19 +26,24 @@ from cchc.flows.lookup import (
     current_publication,
     cycle_of,
     document_ref,
-    member_refusal,
     stored_framework,
 )
 from cchc.flows.notices import notify_units
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
+from cchc.models.errors import UserError
 from cchc.models.people import Actor
 from cchc.models.remediation import RemediationRules, fields_of, load_rules, remediation_reasons
 from cchc.models.tables import Assessment, Cycle, CycleGroup, FieldResult, FollowUp, OrgUnit, Result
 from cchc.models.text import collapse_lines
 from cchc.states.cycle import CyclePhase
+from cchc.states.followup import FollowUpState, follow_up_machine
+from cchc.states.guards import Context, FollowUpFacts
+from cchc.states.permissions import Action, authorize
+from cchc.states.workflow import Change, fire_records
 
+F = FollowUpState
 KINDS = ("remediation", "breakthrough")
 MESSAGE_OF = {"remediation": "remediation_request", "breakthrough": "breakthrough_request"}
 
@@ -116,7 +120,7 @@ def require_follow_ups(
             field_names[group] = {f.code: (f.name, f.tags) for f in stored_framework(session, fid).fields}
     published_fields = _published_fields(session, publication.id)
     existing = {
-        (uid, kind): (fid, state, reasons)
+        (uid, kind): (int(fid or 0), state, reasons)
         for fid, uid, kind, state, reasons in session.execute(
             select(
                 col(FollowUp.id), col(FollowUp.unit_id), col(FollowUp.kind), col(FollowUp.state), col(FollowUp.reasons)
@@ -125,7 +129,8 @@ def require_follow_ups(
     }
     summary = RequireSummary(cycle.year, publication.version)
     new_rows: list[dict[str, object]] = []
-    events: list[EventDraft] = []
+    events: list[EventDraft] = []  # of the rows born required; the moves of the others are the workflow's
+    moves: dict[tuple[str, str], list[Change]] = {}  # (trigger, kind) → the follow-ups it moves
     notices: dict[str, list[tuple[int, str, str]]] = {k: [] for k in KINDS}
     contexts: dict[str, dict[str, dict[str, object]]] = {k: {} for k in KINDS}  # kind → unit → message context
     for aid, uid, code, name, group, class_code in session.execute(
@@ -165,35 +170,50 @@ def require_follow_ups(
                             "kind": kind,
                             "reasons": text,
                             "publication_version": publication.version,
-                            "state": "required",
+                            "state": F.required,
                             "required_at": at,
                         }
                     )
                     summary.required[kind].append(code)
                     notices[kind].append((uid, code, name))
                     contexts[kind][code] = {"reasons": owed[kind], "due": (due[kind].due(uid, group) or at).isoformat()}
-                    events.append(_event(kind, Event.require, actor, at, cycle, code, owed[kind], publication.version))
+                    reason, payload = _why(owed[kind], publication.version)
+                    events.append(
+                        EventDraft(
+                            kind=kind,
+                            trigger=Event.require,
+                            actor=actor.code,
+                            at=at,
+                            cycle_year=cycle.year,
+                            unit_code=code,
+                            to_state=F.required,
+                            reason=reason,
+                            payload=payload,
+                        )
+                    )
                 continue
             follow_up_id, state, stored = before
-            if kind in owed and (state == "waived" or (state == "required" and stored != text)):
-                session.execute(
-                    update(FollowUp)
-                    .where(col(FollowUp.id) == follow_up_id)
-                    .values(state="required", reasons=text, publication_version=publication.version)
-                )
+            facts = FollowUpFacts(follow_up_id, code, kind, state, publication.version)
+            if kind in owed and (state == F.waived or (state == F.required and stored != text)):
+                reason, payload = _why(owed[kind], publication.version)
+                values = {"reasons": text, "publication_version": publication.version}
+                change = Change(follow_up_id, state, facts, values, payload, reason)
+                moves.setdefault(("require", kind), []).append(change)
                 summary.updated.append(code)
-                events.append(_event(kind, Event.require, actor, at, cycle, code, owed[kind], publication.version))
-            elif kind not in owed and state == "required":
-                session.execute(
-                    update(FollowUp)
-                    .where(col(FollowUp.id) == follow_up_id)
-                    .values(state="waived", publication_version=publication.version)
+            elif kind not in owed and state == F.required:
+                reason, payload = _why([], publication.version, waived=True)
+                values = {"publication_version": publication.version}
+                moves.setdefault(("waive", kind), []).append(
+                    Change(follow_up_id, state, facts, values, payload, reason)
                 )
                 summary.waived.append(code)
-                events.append(_event(kind, Event.waive, actor, at, cycle, code, [], publication.version))
     if new_rows:
         session.execute(insert(FollowUp), new_rows)
     append(session, events)
+    for (trigger, kind), changes in moves.items():
+        fire_records(
+            session, follow_up_machine(), FollowUp, trigger, changes, actor, at, kind=kind, cycle_year=cycle.year
+        )
     for kind, units in notices.items():
         notify_units(
             session,
@@ -207,19 +227,11 @@ def require_follow_ups(
     return summary
 
 
-def _event(
-    kind: str, trigger: str, actor: Actor, at: datetime, cycle: Cycle, unit: str, reasons: list[str], version: int
-) -> EventDraft:
-    return EventDraft(
-        kind=kind,
-        trigger=trigger,
-        actor=actor.code,
-        at=at,
-        cycle_year=cycle.year,
-        unit_code=unit,
-        reason="; ".join(reasons) if reasons else ("" if trigger == "require" else f"publication v{version}"),
-        payload={"publication_version": version, **({"reasons": reasons} if reasons else {})},
-    )
+def _why(reasons: list[str], version: int, *, waived: bool = False) -> tuple[str, dict[str, object]]:
+    """The reason and the payload of a follow-up's event: why it is owed (or by which publication it is
+    waived), and the publication that decided it."""
+    reason = "; ".join(reasons) if reasons else (f"publication v{version}" if waived else "")
+    return reason, {"publication_version": version, **({"reasons": reasons} if reasons else {})}
 
 
 def require_again(
@@ -227,16 +239,14 @@ def require_again(
 ) -> RequireSummary:
     """After a corrected publication, bring the follow-ups in line with the current version."""
     rules = load_rules(rules_path(path))
+    when = at or now()
     with write_session(engine_for(database_url)) as session:
         cycle = cycle_of(session, year)
         actor = actor_for(session, actor_ident)
-        if not (actor.is_authority_leader or "coordinator" in actor.roles):
-            raise UserError(
-                f"only a coordinator or the authority's leadership requires remediation, not {actor.label()}"
-            )
+        authorize(Action.require_follow_ups, actor, when)
         if cycle.phase != CyclePhase.remediation:
             raise UserError(f"the {cycle.year} cycle is in its {cycle.phase} phase, not remediation")
-        return require_follow_ups(session, cycle, actor, at or now(), rules)
+        return require_follow_ups(session, cycle, actor, when, rules)
 
 
 def receive_follow_up(
@@ -266,33 +276,17 @@ def receive_follow_up(
         ).first()
         if row is None:
             raise UserError(f"{unit} owes no {kind} document in the {cycle.year} cycle")
-        follow_up, assessment, org_unit = row
-        refusal = member_refusal(cycle, assessment, org_unit, actor, when)
-        if refusal:
-            raise UserError(refusal)
-        if follow_up.state == "received" and follow_up.ref == document:
+        follow_up, _, org_unit = row
+        assert follow_up.id is not None
+        facts = FollowUpFacts(follow_up.id, org_unit.code, kind, follow_up.state, follow_up.publication_version)
+        if follow_up.state == F.received and follow_up.ref == document:  # the same document again: nothing to do,
+            follow_up_machine().fire("receive", follow_up.state, Context(actor, when, facts), subject=unit)  # if theirs
             return False
-        if follow_up.state == "waived":
-            raise UserError(f"{unit}'s {kind} document was waived by publication v{follow_up.publication_version}")
-        session.execute(
-            update(FollowUp)
-            .where(col(FollowUp.id) == follow_up.id)
-            .values(state="received", ref=document, note=collapse_lines(note), received_at=when, received_by=actor.code)
-        )
-        append(
-            session,
-            [
-                EventDraft(
-                    kind=kind,
-                    trigger=Event.receive,
-                    actor=actor.code,
-                    at=when,
-                    cycle_year=cycle.year,
-                    unit_code=unit,
-                    reason=document,
-                    payload={"ref": document, **({"replaces": follow_up.ref} if follow_up.ref else {})},
-                )
-            ],
+        values = {"ref": document, "note": collapse_lines(note), "received_at": when, "received_by": actor.code}
+        payload = {"ref": document, **({"replaces": follow_up.ref} if follow_up.ref else {})}
+        change = Change(follow_up.id, follow_up.state, facts, values, payload, reason=document)
+        fire_records(
+            session, follow_up_machine(), FollowUp, "receive", [change], actor, when, kind=kind, cycle_year=cycle.year
         )
         return True
 

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from cchc.config.settings import Settings, get_settings
-from cchc.flows.errors import UserError
 from cchc.models.db import get_engine
+from cchc.models.errors import UserError
 from cchc.models.migrate import is_current
 
 

@@ -10,10 +10,10 @@ from prefect.schedules import Cron, Interval
 from prefect.settings import PREFECT_API_URL
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.notify import flush_flow
 from cchc.flows.params import FlushParams, SweepParams
 from cchc.flows.sweep import sweep_flow
+from cchc.models.errors import UserError
 
 
 def schedules(database_url: str | None, sweep_cron: str, flush_every_s: int) -> None:

@@ -14,17 +14,16 @@ from sqlmodel import col
 
 from cchc.config.settings import get_settings
 from cchc.flows.commitments import C, commitment_of, facts_of, move, send_ready, signer_of
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of
 from cchc.flows.runtime import engine_for, local_tz, now
 from cchc.models.db import read_session, write_session
 from cchc.models.directory import Directory
+from cchc.models.errors import UserError
 from cchc.models.people import Actor, resolve_actor
 from cchc.models.store import FileStore
 from cchc.models.tables import Assessment, Commitment, Cycle, OrgUnit, Person
 from cchc.notifications.outbox import Queued, queue
 from cchc.states.guards import CommitmentFacts, signing_capacity
-from cchc.states.machine import TransitionNotAllowed
 
 SCAN_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
@@ -75,32 +74,29 @@ def sign(
         directory = Directory(session)
         facts = facts_of(session, commitment, directory)
         capacity = signing_capacity(actor, facts) or ""
-        try:
-            move(
-                session,
-                cycle,
-                commitment,
-                "sign",
-                actor,
-                when,
-                facts,
-                values={
-                    "signed_at": when,
-                    "signed_by": actor.code,
-                    "capacity": capacity,
-                    "signed_sha256": commitment.docx_sha256,
-                    "token_hash": "",
-                    "token_expires_at": None,
-                },
-                payload={
-                    "capacity": capacity,
-                    "sha256": commitment.docx_sha256,
-                    "doc_version": commitment.doc_version,
-                    **({"by_link": True} if token else {}),
-                },
-            )
-        except TransitionNotAllowed as refusal:
-            raise UserError(str(refusal)) from None
+        move(
+            session,
+            cycle,
+            commitment,
+            "sign",
+            actor,
+            when,
+            facts,
+            values={
+                "signed_at": when,
+                "signed_by": actor.code,
+                "capacity": capacity,
+                "signed_sha256": commitment.docx_sha256,
+                "token_hash": "",
+                "token_expires_at": None,
+            },
+            payload={
+                "capacity": capacity,
+                "sha256": commitment.docx_sha256,
+                "doc_version": commitment.doc_version,
+                **({"by_link": True} if token else {}),
+            },
+        )
         result = Signed(facts.unit_code, capacity, commitment.docx_sha256)
         if capacity == "acting":
             result.notified = _report_acting(session, cycle, commitment, facts, actor, when, directory)
@@ -184,20 +180,17 @@ def decline(
         commitment = commitment_of(session, cycle, unit)
         actor = actor_for(session, actor_ident)
         facts = facts_of(session, commitment, Directory(session))
-        try:
-            move(
-                session,
-                cycle,
-                commitment,
-                "decline",
-                actor,
-                when,
-                facts,
-                reason=reason,
-                values={"decline_reason": reason, "token_hash": "", "token_expires_at": None},
-            )
-        except TransitionNotAllowed as refusal:
-            raise UserError(str(refusal)) from None
+        move(
+            session,
+            cycle,
+            commitment,
+            "decline",
+            actor,
+            when,
+            facts,
+            reason=reason,
+            values={"decline_reason": reason, "token_hash": "", "token_expires_at": None},
+        )
 
 
 def record_paper(
@@ -228,35 +221,32 @@ def record_paper(
         facts = facts_of(session, commitment, directory, scan=True)
         signers, acting = signer_of(directory, session.get(OrgUnit, commitment.unit_id))  # type: ignore[arg-type]
         signed_at = datetime.combine(signed_on, time(12, 0), local_tz())
-        try:
-            move(
-                session,
-                cycle,
-                commitment,
-                "record_paper",
-                actor,
-                when,
-                facts,
-                values={
-                    "signed_at": signed_at,
-                    "signed_by": signers[0].code if signers else "",
-                    "capacity": "paper",
-                    "signed_sha256": commitment.docx_sha256,
-                    "scan_sha256": stored.sha256,
-                    "token_hash": "",
-                    "token_expires_at": None,
-                },
-                payload={
-                    "capacity": "paper",
-                    "sha256": commitment.docx_sha256,
-                    "scan_sha256": stored.sha256,
-                    "scan": scan.name,
-                    "signed_on": signed_on.isoformat(),
-                    "acting": acting,
-                },
-            )
-        except TransitionNotAllowed as refusal:
-            raise UserError(str(refusal)) from None
+        move(
+            session,
+            cycle,
+            commitment,
+            "record_paper",
+            actor,
+            when,
+            facts,
+            values={
+                "signed_at": signed_at,
+                "signed_by": signers[0].code if signers else "",
+                "capacity": "paper",
+                "signed_sha256": commitment.docx_sha256,
+                "scan_sha256": stored.sha256,
+                "token_hash": "",
+                "token_expires_at": None,
+            },
+            payload={
+                "capacity": "paper",
+                "sha256": commitment.docx_sha256,
+                "scan_sha256": stored.sha256,
+                "scan": scan.name,
+                "signed_on": signed_on.isoformat(),
+                "acting": acting,
+            },
+        )
         children = list(
             session.execute(
                 select(Commitment).where(col(Commitment.parent_id) == commitment.id).order_by(col(Commitment.id))

@@ -12,13 +12,13 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of, shown
 from cchc.flows.notices import notify_units
 from cchc.flows.params import SubmitParams
 from cchc.flows.runtime import engine_for, now
 from cchc.flows.selfassessment import S
 from cchc.models.db import write_session
+from cchc.models.errors import UserError
 from cchc.models.people import Actor
 from cchc.models.scoring import is_on_time
 from cchc.models.tables import Assessment, Criterion, Cycle, OrgUnit

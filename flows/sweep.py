@@ -26,9 +26,8 @@ from sqlmodel import col
 
 from cchc.config.settings import get_settings
 from cchc.flows import progress
-from cchc.flows.errors import UserError
 from cchc.flows.fanout import start_group_runs, wait_for_group_runs
-from cchc.flows.lookup import Deadlines, check_group, cycle_groups, cycle_of
+from cchc.flows.lookup import Deadlines, actor_for, check_group, cycle_groups, cycle_of
 from cchc.flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
 from cchc.flows.remediation import follow_up_due as follow_up_deadlines
 from cchc.flows.runtime import engine_for, now
@@ -37,6 +36,7 @@ from cchc.models.bulk import insert_rows
 from cchc.models.chasing import Step, days_late, days_left, policy_from, steps_due
 from cchc.models.db import read_session, write_session
 from cchc.models.directory import Directory, Recipient
+from cchc.models.errors import UserError
 from cchc.models.tables import Assessment, ChaseStep, Commitment, Contribution, Cycle, FollowUp, OrgUnit
 from cchc.models.text import canonical
 from cchc.notifications.outbox import Queued, queue
@@ -44,6 +44,7 @@ from cchc.states.assessment import AssessmentState
 from cchc.states.commitment import CommitmentState
 from cchc.states.cycle import CyclePhase
 from cchc.states.labels import task_phrase
+from cchc.states.permissions import Action, authorize
 
 S = AssessmentState
 NOT_SUBMITTED = (S.plan, S.self_assess)
@@ -233,6 +234,9 @@ def sweep(params: SweepParams) -> SweepSummary:
     with write_session(engine) as session:
         _lock(session, params.group)
         cycle = cycle_of(session, params.year)
+        runner = actor_for(session, params.actor) if params.actor else None  # a person ran it (else the schedule)
+        if runner is not None:
+            authorize(Action.run_sweep, runner, as_of)
         if params.group is not None:
             check_group(session, cycle, params.group, other=NO_GROUP)
             _lock_part(session, cycle, params.group)
@@ -303,6 +307,18 @@ def sweep(params: SweepParams) -> SweepSummary:
             steps,
         )
         summary.messages = queue(session, messages, as_of)
+        if runner is not None:  # who ran it, whatever the edge (the CLI, the dashboard, a deployment's parameter)
+            ran = {"as_of": as_of, "items": summary.items, "steps": len(summary.lines), "messages": summary.messages}
+            events.append(
+                EventDraft(
+                    kind="deadline",
+                    trigger=Event.sweep,
+                    actor=runner.code,
+                    at=as_of,
+                    cycle_year=cycle.year,
+                    payload={**ran, **({"group": params.group} if params.group is not None else {})},
+                )
+            )
         append(session, events)
         summary.lines.sort(key=lambda x: (x.due_at, x.unit, x.step))
         return summary

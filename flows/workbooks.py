@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, cycle_of, stored_framework, unit_assessment
 from cchc.flows.runtime import engine_for
 from cchc.models.db import read_session
+from cchc.models.errors import UserError
 from cchc.models.formats import local_time
 from cchc.models.scoring import appraise_sub
 from cchc.models.tables import Assessment, Contribution, Criterion, Cycle, OrgUnit, Score

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.models.bulk import insert_rows
+from cchc.models.errors import UserError
 from cchc.models.tables import AuditEvent, AuditHead
 from cchc.models.text import canonical
 
@@ -61,15 +62,11 @@ class Event(StrEnum):
     revoke_adjustment = "revoke_adjustment"  # one taken back
     publish = "publish"  # a publication version written
     propose_award = "propose_award"  # an award proposal recorded
-    decide_award = "decide_award"  # the authority's decision on a proposal
-    require = "require"  # a remediation plan or a breakthrough registration required
-    waive = "waive"  # one no longer required
-    receive = "receive"  # one received
-    assign = "assign"  # sub-criteria assigned to a team or commune
-    supplied = "supplied"  # a team or commune supplied its rows
+    require = "require"  # a remediation plan or a breakthrough registration required (the follow-up is born)
+    assign = "assign"  # sub-criteria assigned to a team or commune (the contribution is born)
 
 
-class AuditConflict(RuntimeError):
+class AuditConflict(UserError, RuntimeError):
     """Another transaction appended to the audit trail at the same moment; nothing was written."""
 
 

@@ -8,12 +8,13 @@ from typing import Any, TypeVar
 
 import yaml
 
+from cchc.models.errors import UserError
 from cchc.models.text import nfc, one_line, parse_decimal
 
 T = TypeVar("T")
 
 
-class DataFileError(Exception):
+class DataFileError(UserError):
     """A data file is unreadable or does not add up; `problems` are sentences naming the entries."""
 
     def __init__(self, path: Path | str, problems: list[str]) -> None:

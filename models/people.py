@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from cchc.models.org import Role
 from cchc.models.tables import OrgUnit, Person, PersonRole
 
 
@@ -34,12 +35,21 @@ class Actor:
     @property
     def is_authority_leader(self) -> bool:
         """Head or deputy of the authority itself (the Director and deputies)."""
-        return self.unit_code == self.authority_code and bool(self.roles & {"head", "deputy"})
+        return self.unit_code == self.authority_code and bool(self.roles & {Role.head, Role.deputy})
+
+    @property
+    def is_coordinator(self) -> bool:
+        return Role.coordinator in self.roles
+
+    @property
+    def acts_for_authority(self) -> bool:
+        """Decides for the authority: its coordinators and its leadership."""
+        return self.is_coordinator or self.is_authority_leader
 
     @property
     def is_authority_staff(self) -> bool:
-        """Acts for the authority: its leaders, coordinators and appraisers."""
-        return self.is_authority_leader or bool(self.roles & {"coordinator", "appraiser"})
+        """Works for the authority: its leaders, coordinators and appraisers."""
+        return self.acts_for_authority or Role.appraiser in self.roles
 
     def label(self) -> str:
         return self.code if self.is_system else f"{self.name} ({self.code})"

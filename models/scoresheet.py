@@ -16,6 +16,7 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
+from cchc.models.errors import UserError
 from cchc.models.evidence import BadReference, EvidenceRef, outside_window, parse_references
 from cchc.models.framework import SubCriterion
 from cchc.models.scoring import measured_points, parse_metric
@@ -45,7 +46,7 @@ APPRAISER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-class SheetError(Exception):
+class SheetError(UserError):
     """The table cannot be taken: `problems` are sentences, each naming where."""
 
     def __init__(self, problems: list[str], total: int | None = None) -> None:

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cchc.models.org import Role
 from cchc.models.people import Actor
 
 Guard = Callable[["Context"], str | None]
 
-UNIT_ROLES = frozenset({"head", "deputy", "focal"})
+UNIT_ROLES = frozenset({Role.head, Role.deputy, Role.focal})
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,48 @@ class CommitmentFacts:
     has_scan: bool = False
 
 
+@dataclass(frozen=True)
+class FollowUpFacts:
+    """What the guards of a remediation plan or a breakthrough registration may look at."""
+
+    follow_up_id: int
+    unit_code: str
+    kind: str  # remediation | breakthrough
+    state: str
+    publication_version: int  # the publication that required it (or waived it)
+
+
+@dataclass(frozen=True)
+class ContributionFacts:
+    """What the guards of a team's or commune's assignment may look at (`unit_code`: the assessed unit)."""
+
+    contribution_id: int
+    unit_code: str
+    contributor: str
+    state: str
+
+
+@dataclass(frozen=True)
+class AwardFacts:
+    """What the guards of an award proposal may look at."""
+
+    award_id: int
+    unit_code: str
+    rule: str
+    state: str
+
+
+RecordFacts = AssessmentFacts | CommitmentFacts | FollowUpFacts | ContributionFacts | AwardFacts
+
+
 @dataclass
 class Context:
-    """One attempt to fire a trigger: who, when, why, and the facts of the record."""
+    """One attempt to fire a trigger (or to take an action): who, when, why, and the facts of the record
+    (none for an action that concerns no record)."""
 
     actor: Actor
     at: datetime
-    facts: AssessmentFacts | CycleFacts | CommitmentFacts
+    facts: RecordFacts | CycleFacts | None = None
     reason: str = ""
     criteria: tuple[str, ...] = ()
 
@@ -76,6 +112,12 @@ class Context:
     def unit(self) -> AssessmentFacts:
         assert isinstance(self.facts, AssessmentFacts)
         return self.facts
+
+    @property
+    def unit_code(self) -> str:
+        """The unit a record belongs to."""
+        assert self.facts is not None and not isinstance(self.facts, CycleFacts)
+        return self.facts.unit_code
 
     @property
     def commitment(self) -> CommitmentFacts:
@@ -96,16 +138,41 @@ def _codes(codes: tuple[str, ...], limit: int = 8) -> str:
 # --- who may act ----------------------------------------------------------------------------------
 
 
+def _only(who: str, allowed: Callable[[Actor], bool], name: str) -> Callable[[str], Guard]:
+    """Guards that let only some people act, each saying what they do: `_only("a coordinator", …)("grants
+    extensions")` refuses with "only a coordinator grants extensions, not Nguyễn Văn A (nva)"."""
+
+    def guard_for(does: str) -> Guard:
+        def guard(ctx: Context) -> str | None:
+            return None if allowed(ctx.actor) else f"only {who} {does}, not {ctx.actor.label()}"
+
+        guard.__name__ = name
+        guard.__doc__ = f"Only {who} {does}."
+        return guard
+
+    return guard_for
+
+
+coordinator_only = _only("a coordinator", lambda a: a.is_coordinator, "is_coordinator")
+coordinator_or_leader = _only(
+    "a coordinator or the authority's leadership", lambda a: a.acts_for_authority, "is_coordinator_or_leader"
+)
+coordinator_leader_or_system = _only(
+    "a coordinator or the authority's leadership",
+    lambda a: a.acts_for_authority or a.is_system,
+    "is_authority_or_system",
+)
+leadership_only = _only("the authority's head or a deputy", lambda a: a.is_authority_leader, "is_authority_leader")
+
+
 def is_unit_member_or_coordinator(ctx: Context) -> str | None:
     """The unit's head, deputy or focal officer acts for it; a coordinator may act on its behalf."""
-    actor = ctx.actor
-    if "coordinator" in actor.roles:
+    actor, unit = ctx.actor, ctx.unit_code
+    if actor.is_coordinator:
         return None
-    if actor.unit_code == ctx.unit.unit_code and actor.roles & UNIT_ROLES:
+    if actor.unit_code == unit and actor.roles & UNIT_ROLES:
         return None
-    return (
-        f"{actor.label()} is neither the head, a deputy or the focal officer of {ctx.unit.unit_code} nor a coordinator"
-    )
+    return f"{actor.label()} is neither the head, a deputy or the focal officer of {unit} nor a coordinator"
 
 
 def is_appraiser(ctx: Context) -> str | None:
@@ -129,23 +196,20 @@ def is_authority_staff(ctx: Context) -> str | None:
 
 def is_authority(ctx: Context) -> str | None:
     """Only the authority publishes: its coordinators or its leadership."""
-    if "coordinator" in ctx.actor.roles or ctx.actor.is_authority_leader:
+    if ctx.actor.acts_for_authority:
         return None
     return f"only the authority publishes: {ctx.actor.label()} is neither a coordinator nor the authority's leadership"
 
 
 def is_authority_or_system(ctx: Context) -> str | None:
     """The orchestrator itself, or the authority's coordinators and leadership."""
-    if ctx.actor.is_system or "coordinator" in ctx.actor.roles or ctx.actor.is_authority_leader:
+    if ctx.actor.is_system or ctx.actor.acts_for_authority:
         return None
     return f"{ctx.actor.label()} does not act for the authority (a coordinator or its leadership does)"
 
 
-def is_authority_leader(ctx: Context) -> str | None:
-    """A publication is reopened only on the authority leadership's word."""
-    if ctx.actor.is_authority_leader:
-        return None
-    return f"only the authority's head or a deputy may reopen a publication, not {ctx.actor.label()}"
+# A publication is reopened only on the authority leadership's word.
+is_authority_leader = leadership_only("may reopen a publication")
 
 
 # --- what the record must satisfy -----------------------------------------------------------------
@@ -244,10 +308,7 @@ def is_counterpart_signed(ctx: Context) -> str | None:
     return f"the commitment of {facts.parent_unit} (the counterpart) is not signed yet: commitments go top-down"
 
 
-def is_coordinator_or_leader(ctx: Context) -> str | None:
-    if "coordinator" in ctx.actor.roles or ctx.actor.is_authority_leader:
-        return None
-    return f"only a coordinator or the authority's leadership records a paper signature, not {ctx.actor.label()}"
+is_coordinator_or_leader = coordinator_or_leader("records a paper signature")
 
 
 def has_scan(ctx: Context) -> str | None:

@@ -10,8 +10,11 @@ from cchc.models.calendar import Phase, RecipientRole
 from cchc.models.org import Role
 from cchc.notifications.outbox import MessageStatus
 from cchc.states.assessment import AssessmentState
+from cchc.states.award import AwardState
 from cchc.states.commitment import CommitmentState
+from cchc.states.contribution import ContributionState
 from cchc.states.cycle import CyclePhase
+from cchc.states.followup import FollowUpState
 
 A, P, C = AssessmentState, CyclePhase, CommitmentState
 
@@ -39,6 +42,20 @@ COMMITMENT_LABELS: dict[str, str] = {
     C.sent: "Chờ ký",
     C.signed: "Đã ký",
     C.declined: "Từ chối ký",
+}
+FOLLOW_UP_LABELS: dict[str, str] = {
+    FollowUpState.required: "Phải gửi",
+    FollowUpState.received: "Đã nhận",
+    FollowUpState.waived: "Không còn phải gửi",
+}
+CONTRIBUTION_LABELS: dict[str, str] = {
+    ContributionState.assigned: "Đã giao, chờ cung cấp",
+    ContributionState.supplied: "Đã cung cấp",
+}
+AWARD_LABELS: dict[str, str] = {
+    AwardState.proposed: "Đề xuất",
+    AwardState.approved: "Được phê duyệt",
+    AwardState.rejected: "Không được phê duyệt",
 }
 # A person's roles (the organisation file) and whom a chasing step goes to (a calendar), in one table: a
 # role has the same words in both.
@@ -101,6 +118,11 @@ TRIGGER_LABELS: dict[str, str] = {
     "decline": "Từ chối ký cam kết",
     "record_paper": "Ghi nhận cam kết ký giấy",
     "revise": "Soạn lại cam kết",
+    "waive": "Miễn yêu cầu khắc phục",
+    "receive": "Nhận văn bản khắc phục, đột phá",
+    "supplied": "Đơn vị cung cấp đã nộp",
+    "approve_award": "Phê duyệt đề xuất khen thưởng",
+    "reject_award": "Không phê duyệt đề xuất khen thưởng",
     Event.org_load: "Cập nhật tổ chức",
     Event.set_login: "Đặt mật khẩu đăng nhập",
     Event.import_results: "Nhập kết quả năm trước",
@@ -116,12 +138,8 @@ TRIGGER_LABELS: dict[str, str] = {
     Event.adjust: "Cộng điểm thưởng, trừ điểm",
     Event.revoke_adjustment: "Thu hồi điểm thưởng, điểm trừ",
     Event.propose_award: "Đề xuất khen thưởng",
-    Event.decide_award: "Quyết định khen thưởng",
     Event.require: "Yêu cầu khắc phục, đăng ký đột phá",
-    Event.waive: "Miễn yêu cầu khắc phục",
-    Event.receive: "Nhận văn bản khắc phục, đột phá",
     Event.assign: "Giao tiêu chí cho đơn vị cung cấp",
-    Event.supplied: "Đơn vị cung cấp đã nộp",
 }
 
 

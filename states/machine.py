@@ -10,10 +10,11 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
+from cchc.models.errors import UserError
 from cchc.states.guards import Context, Guard
 
 
-class TransitionNotAllowed(Exception):
+class TransitionNotAllowed(UserError):
     """A trigger was refused: the state does not allow it, or a guard said why not."""
 
     def __init__(self, trigger: str, state: str, reason: str, subject: str = "") -> None:

@@ -1,10 +1,11 @@
-"""The workflow: takes records and an actor, fires a trigger on the shared machine, and commits the new
-states together with their audit events in the caller's transaction. It is the only code that writes
-`assessment.state` and `cycle.phase`.
+"""The workflow: takes records and an actor, fires a trigger on the record's shared machine, and writes the
+new states together with their audit events in the caller's transaction. It is the only code that writes
+a state: `assessment.state`, `cycle.phase`, and the state of a commitment, a follow-up, a contribution
+and an award.
 
-Work on many assessments is set-based: facts come from a few queries, guards run in memory, and the
-moves are written with one executemany and one audit append. A move whose row changed meanwhile
-(optimistic version check) aborts the whole transaction with ConcurrentChange.
+Work on many records is set-based: facts come from a few queries, guards run in memory, and the moves
+are written with one executemany and one audit append. A move whose row changed meanwhile (it is no longer
+in the state, or the version, it was read in) aborts the whole transaction with ConcurrentChange.
 """
 
 from __future__ import annotations
@@ -13,22 +14,24 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from cchc.models.audit import EventDraft, append
+from cchc.models.errors import UserError
 from cchc.models.people import Actor
 from cchc.models.tables import Assessment, Commitment, Criterion, Cycle, Deadline, OrgUnit, Score, table_of
 from cchc.states.assessment import assessment_machine
 from cchc.states.cycle import cycle_machine
-from cchc.states.guards import AssessmentFacts, Context, CycleFacts
-from cchc.states.machine import TransitionNotAllowed
+from cchc.states.guards import AssessmentFacts, Context, CycleFacts, RecordFacts
+from cchc.states.machine import StateMachine, TransitionNotAllowed
 
 
-class ConcurrentChange(RuntimeError):
+class ConcurrentChange(UserError, RuntimeError):
     """Someone else changed the record since it was read: nothing was written."""
 
 
@@ -198,16 +201,8 @@ def fire_assessments(
             fired.refused.append(refusal)
     if not fired.moved:
         return fired
-    table = table_of(Assessment)
-    extra = dict(values or {})
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-        .values(state=bindparam("_to"), version=table.c.version + 1, updated_at=at, **extra)
-    )
-    params = [{"_id": f.assessment_id, "_version": f.version, "_to": to} for f, to in fired.moved]
-    result = session.connection().execute(stmt, params)
-    _check_rowcount(session, result.rowcount, len(params), "assessment")
+    rows = [_Row(f.assessment_id, f.state, f.version, to, {}) for f, to in fired.moved]
+    _write(session, Assessment, "state", rows, at, shared=values or {})
     payloads = payloads or {}
     append(
         session,
@@ -233,6 +228,123 @@ def fire_assessments(
     return fired
 
 
+@dataclass(frozen=True)
+class Change:
+    """One record to move through its machine: its row, the state (and version) it was read in, the facts
+    its guards read, what the move writes besides the state, and what its audit event says."""
+
+    record_id: int
+    state: str
+    facts: RecordFacts
+    values: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    version: int | None = None  # checked and counted up where the table keeps one
+
+
+def fire_records(
+    session: Session,
+    machine: StateMachine,
+    model: type[SQLModel],
+    trigger: str,
+    changes: Sequence[Change],
+    actor: Actor,
+    at: datetime,
+    *,
+    kind: str,
+    cycle_year: int,
+    state_column: str = "state",
+) -> list[str]:
+    """Fire `trigger` on each record (a refusal raises TransitionNotAllowed, and nothing is written), then
+    write every move at once, each only if its row is still as it was read, with their audit events; the
+    new states, in order."""
+    new_states = [
+        machine.fire(
+            trigger, c.state, Context(actor=actor, at=at, facts=c.facts, reason=c.reason), subject=c.facts.unit_code
+        )
+        for c in changes
+    ]
+    if not changes:
+        return new_states
+    _write(
+        session,
+        model,
+        state_column,
+        [_Row(c.record_id, c.state, c.version, to, c.values) for c, to in zip(changes, new_states, strict=True)],
+        at,
+    )
+    append(
+        session,
+        [
+            EventDraft(
+                kind=kind,
+                trigger=trigger,
+                actor=actor.code,
+                at=at,
+                cycle_year=cycle_year,
+                unit_code=c.facts.unit_code,
+                from_state=c.state,
+                to_state=to,
+                reason=c.reason,
+                payload=dict(c.payload),
+            )
+            for c, to in zip(changes, new_states, strict=True)
+        ],
+    )
+    return new_states
+
+
+@dataclass(frozen=True)
+class _Row:
+    record_id: int
+    state: str
+    version: int | None
+    to: str
+    values: Mapping[str, Any]
+
+
+def _write(
+    session: Session,
+    model: type[SQLModel],
+    state_column: str,
+    rows: Sequence[_Row],
+    at: datetime,
+    *,
+    shared: Mapping[str, Any] | None = None,
+) -> None:
+    """The moves in one executemany per set of columns written: the new state and each row's values, the
+    `shared` values (the same for every row: a value or an SQL expression), the version counted up and the
+    time of change where the table keeps them; each row only if it is still in the state (and the version)
+    it was read in."""
+    table = table_of(model)
+    versioned = "version" in table.c
+    checks = [table.c.id == bindparam("_id"), table.c[state_column] == bindparam("_from")]
+    if versioned:
+        checks.append(table.c.version == bindparam("_version"))
+    for columns, group in groupby(sorted(rows, key=lambda r: sorted(r.values)), key=lambda r: sorted(r.values)):
+        sets: dict[str, Any] = {
+            state_column: bindparam("_to"),
+            **(shared or {}),
+            **{c: bindparam(f"_v_{c}") for c in columns},
+        }
+        if versioned:
+            sets["version"] = table.c.version + 1
+        if "updated_at" in table.c and "updated_at" not in sets:
+            sets["updated_at"] = at
+        params = [
+            {
+                "_id": r.record_id,
+                "_from": r.state,
+                "_to": r.to,
+                **({"_version": r.version} if versioned else {}),
+                **{f"_v_{c}": r.values[c] for c in columns},
+            }
+            for r in group
+        ]
+        result = session.connection().execute(update(table).where(*checks).values(sets), params)
+        _check_rowcount(session, result.rowcount, len(params), table.name)
+
+
 def _check_rowcount(session: Session, rowcount: int, expected: int, what: str) -> None:
     dialect = session.get_bind().dialect
     if expected > 1 and not dialect.supports_sane_multi_rowcount:
@@ -255,16 +367,11 @@ def fire_cycle(
     payload: dict[str, Any] | None = None,
 ) -> str:
     """Move the cycle's phase (or raise TransitionNotAllowed), with its audit event."""
+    assert cycle.id is not None
     facts = cycle_facts(session, cycle)
     ctx = Context(actor=actor, at=at, facts=facts, reason=reason)
     new_phase = cycle_machine().fire(trigger, cycle.phase, ctx, subject=f"cycle {cycle.year}")
-    table = table_of(Cycle)
-    result = session.connection().execute(
-        update(table)
-        .where(table.c.id == cycle.id, table.c.version == cycle.version)
-        .values(phase=new_phase, version=table.c.version + 1)
-    )
-    _check_rowcount(session, result.rowcount, 1, "cycle")
+    _write(session, Cycle, "phase", [_Row(cycle.id, cycle.phase, cycle.version, new_phase, {})], at)
     append(
         session,
         [

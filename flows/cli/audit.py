@@ -11,9 +11,8 @@ from rich.markup import escape
 from cchc.flows.auditlog import TimelineEntry, describe_change, unit_timeline, verify_chain
 from cchc.flows.cli.common import Json, Year, db, friendly
 from cchc.flows.display import console, errors, local_time, show
-from cchc.flows.errors import UserError
-from cchc.states.assessment import assessment_machine
-from cchc.states.cycle import cycle_machine
+from cchc.models.errors import UserError
+from cchc.states.diagrams import MACHINES, diagram
 
 app = typer.Typer(name="audit", help="The audit trail.", no_args_is_help=True)
 
@@ -68,10 +67,8 @@ def audit_verify() -> None:
 
 @commands.command()
 @friendly
-def states(which: Annotated[str, typer.Argument(help="assessment or cycle")] = "assessment") -> None:
+def states(which: Annotated[str, typer.Argument(help=f"One of: {', '.join(MACHINES)}")] = "assessment") -> None:
     """Print a state machine as a Mermaid diagram (generated from the transition table)."""
-    machines = {"assessment": (assessment_machine, "Assessment of a unit"), "cycle": (cycle_machine, "Cycle")}
-    if which not in machines:
-        raise UserError(f"unknown machine {which!r}: choose assessment or cycle")
-    factory, title = machines[which]
-    sys.stdout.write(factory().mermaid(title))
+    if which not in MACHINES:
+        raise UserError(f"unknown machine {which!r}: choose one of {', '.join(MACHINES)}")
+    sys.stdout.write(diagram(which))

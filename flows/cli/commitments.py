@@ -12,9 +12,9 @@ from cchc.flows import inputs
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.display import console, local_time, show
-from cchc.flows.errors import UserError
 from cchc.flows.params import CommitmentParams
 from cchc.flows.signing import decline, document, record_paper, sign, status
+from cchc.models.errors import UserError
 
 app = typer.Typer(
     name="commitments", help="Heads' responsibility commitments (bản cam kết trách nhiệm).", no_args_is_help=True

@@ -15,8 +15,9 @@ from rich.markup import escape
 from cchc.config.settings import get_settings
 from cchc.flows import inputs
 from cchc.flows.display import bars, console, errors
-from cchc.flows.errors import UserError, describe
+from cchc.flows.errors import describe
 from cchc.flows.runtime import local_flow_runs
+from cchc.models.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

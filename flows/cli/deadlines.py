@@ -24,11 +24,13 @@ def sweep(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Act as of this moment (preview a day)")] = None,
     year: Year = None,
     as_json: Json = False,
+    actor: As = None,
 ) -> None:
-    """Queue the reminders and escalation steps that are due (each once, however often it runs)."""
+    """Queue the reminders and escalation steps that are due (each once, however often it runs); the audit
+    trail records who ran it."""
     moment = inputs.moment(as_of, "--as-of") if as_of else None
     with running_flows():
-        summary = sweep_flow(SweepParams(year=year, database_url=db(), at=moment))
+        summary = sweep_flow(SweepParams(year=year, database_url=db(), at=moment, actor=acting(actor)))
     if not as_json:
         console.print(
             f"sweep of the {summary.year} cycle as of {local_time(summary.as_of)}: {summary.items} open items, "

@@ -10,11 +10,11 @@ import typer
 from cchc.flows import inputs
 from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, report_moves, running_flows, xlsx_target
 from cchc.flows.display import console
-from cchc.flows.errors import UserError
 from cchc.flows.params import ImportParams, SubmitParams
 from cchc.flows.selfassessment import import_self_assessment_flow
 from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.workbooks import export_self_assessment
+from cchc.models.errors import UserError
 
 app = typer.Typer(name="self-assessment", help="Units' self-assessments.", no_args_is_help=True)
 

@@ -23,11 +23,11 @@ from cchc.config.settings import get_settings
 from cchc.flows.demo import chapters
 from cchc.flows.demo.story import at, step
 from cchc.flows.display import console, print_ranking
-from cchc.flows.errors import UserError
 from cchc.flows.notify import flush_flow
 from cchc.flows.params import FlushParams
 from cchc.flows.ranking import read_ranking
 from cchc.models.db import get_engine
+from cchc.models.errors import UserError
 from cchc.models.migrate import upgrade
 from cchc.notifications.sink import LoopbackMailbox
 

@@ -43,7 +43,6 @@ from cchc.flows.demo.story import (
 )
 from cchc.flows.demo.synthetic import self_cells, unit_rows, write_csv
 from cchc.flows.display import errors
-from cchc.flows.errors import UserError
 from cchc.flows.evidence import add_file, registry
 from cchc.flows.history import import_results
 from cchc.flows.lookup import actor_for
@@ -70,6 +69,7 @@ from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.sweep import sweep_flow
 from cchc.flows.workbooks import export_appraisal, export_self_assessment
 from cchc.models.db import get_engine, write_session
+from cchc.models.errors import UserError
 from cchc.models.formats import vn_number
 from cchc.models.framework import FrameworkDef, framework_path, load_framework
 from cchc.models.org import OrgDef, UnitDef

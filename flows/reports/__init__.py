@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cchc.flows.errors import UserError
 from cchc.flows.inputs import target_file
 from cchc.flows.reports.html import progress_html, ranking_html
 from cchc.flows.reports.progress import read_progress
 from cchc.flows.reports.ranking import read_ranking_document
 from cchc.flows.reports.xlsx import progress_xlsx, ranking_xlsx
+from cchc.models.errors import UserError
 
 SUFFIXES = (".xlsx", ".html")
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import Deadlines, cycle_of
 from cchc.flows.runtime import engine_for, now
 from cchc.flows.status import CycleStatus, cycle_status
@@ -23,6 +22,7 @@ from cchc.flows.sweep import chase_items
 from cchc.models.calendar import ChasePolicy
 from cchc.models.chasing import days_late, ladder, policy_from
 from cchc.models.db import read_session
+from cchc.models.errors import UserError
 from cchc.models.formats import local_time
 from cchc.models.tables import Assessment, ChaseStep, Cycle, OrgUnit
 from cchc.states.labels import CYCLE_PHASE_LABELS, ROLE_LABELS

@@ -14,6 +14,7 @@ from cchc.models.calendar import RecipientRole
 from cchc.models.org import Role
 from cchc.models.people import Actor
 from cchc.states.labels import ROLE_LABELS
+from cchc.states.permissions import Action, refusal
 
 UNIT_ROLES = (Role.head, Role.deputy, Role.focal)
 
@@ -28,12 +29,13 @@ def may_view_unit(actor: Actor, unit_code: str) -> bool:
 
 
 def may_sweep(actor: Actor) -> bool:
-    return "coordinator" in actor.roles
+    """Offered to whom the sweep's own permission lets run it (states/permissions.py)."""
+    return refusal(Action.run_sweep, actor) is None
 
 
 def may_run_flows(actor: Actor) -> bool:
     """Appraise, request a supplement, publish: offered to coordinators and appraisers (the flows decide)."""
-    return bool(actor.roles & {"coordinator", "appraiser"}) or actor.is_authority_leader
+    return bool(actor.roles & {Role.coordinator, Role.appraiser}) or actor.is_authority_leader
 
 
 def role_text(actor: Actor) -> str:

@@ -13,17 +13,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from cchc.config.settings import get_settings
 from cchc.flows import inputs
 from cchc.flows.appraisal import appraise_flow
-from cchc.flows.errors import UserError
 from cchc.flows.params import AppraiseParams, PublishParams, SweepParams
 from cchc.flows.publication import publish_flow
-from cchc.flows.runtime import engine_for
 from cchc.flows.submission import change_units
 from cchc.flows.sweep import sweep_flow
 from cchc.flows.web import access
 from cchc.flows.web.dashboard import JOB_LABELS, Dashboard, Forbidden, describe_error
 from cchc.flows.web.tables import cell_text
-from cchc.models.audit import Event, EventDraft, append
-from cchc.models.db import write_session
+from cchc.models.errors import UserError
 from cchc.models.people import Actor
 
 
@@ -108,29 +105,9 @@ async def supplement(request: Request) -> Response:
 
 
 def run_sweep(database_url: str | None, year: int, actor: Actor, at: datetime) -> str:
-    """The deadline sweep (the flow), then who ran it and what it did, in the audit trail."""
+    """The deadline sweep (the flow, which records who ran it and what it did in the audit trail)."""
 
     summary = sweep_flow(SweepParams(year=year, database_url=database_url, at=at, actor=actor.code))
-    with write_session(engine_for(database_url)) as session:
-        append(
-            session,
-            [
-                EventDraft(
-                    kind="deadline",
-                    trigger=Event.sweep,
-                    actor=actor.code,
-                    at=at,
-                    cycle_year=summary.year,
-                    reason="rà soát hạn chạy từ bảng điều khiển",
-                    payload={
-                        "as_of": summary.as_of,
-                        "items": summary.items,
-                        "steps": len(summary.lines),
-                        "messages": summary.messages,
-                    },
-                )
-            ],
-        )
     return (
         f"Rà soát kỳ {summary.year} tính đến {cell_text(summary.as_of, get_settings().timezone)}: "
         f"{summary.items} việc còn mở, {len(summary.lines)} bước nhắc hạn/đôn đốc mới, "

@@ -34,11 +34,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
 from cchc.flows.runtime import engine_for, now
 from cchc.flows.web import actions, audit, login, overview, ranking, signing, unit
 from cchc.flows.web.dashboard import COOKIE, HERE, Dashboard, Forbidden, LoginRequired, describe_error
 from cchc.flows.web.settings import DashboardSettings, secret_key
+from cchc.models.errors import UserError
 
 MAX_BODY = 1024 * 1024
 

@@ -17,11 +17,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.errors import UserError
 from cchc.flows.lookup import actor_for
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import get_engine, read_session, write_session
+from cchc.models.errors import UserError
 from cchc.models.people import Actor, UnknownActor, resolve_actor
 from cchc.models.tables import Login
 

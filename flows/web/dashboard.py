@@ -20,13 +20,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError, describe, expected
+from cchc.flows.errors import describe, expected
 from cchc.flows.web import access
 from cchc.flows.web.auth import login_of
 from cchc.flows.web.jobs import Job, JobRunner
 from cchc.flows.web.settings import DashboardSettings
 from cchc.flows.web.tables import Cell, Table, cell_text, to_csv, to_xlsx
 from cchc.models.db import get_engine, read_session
+from cchc.models.errors import UserError
 from cchc.models.people import Actor, UnknownActor, resolve_actor
 
 log = logging.getLogger("cchc.dashboard")

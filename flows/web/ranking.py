@@ -8,12 +8,12 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cchc.flows.errors import UserError
 from cchc.flows.reports.ranking import group_fields, ranking_title, ranking_values, read_ranking_document
 from cchc.flows.reports.xlsx import RANKING_COLUMNS
 from cchc.flows.web.dashboard import Dashboard
 from cchc.flows.web.tables import Table
 from cchc.models.charts import bar_chart
+from cchc.models.errors import UserError
 from cchc.models.formats import vn_number, vn_signed
 
 MAX_VERSION = 2**31 - 1  # the largest version a database stores (PostgreSQL's integer)

@@ -20,7 +20,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cchc.config.settings import get_settings
-from cchc.flows.errors import UserError
+from cchc.models.errors import UserError
 
 MIN_SECRET = 32
 

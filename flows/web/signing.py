@@ -9,11 +9,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cchc.flows.errors import UserError
 from cchc.flows.signing import by_token, document
 from cchc.flows.signing import sign as sign_commitment
 from cchc.flows.web.dashboard import Dashboard, describe_error
 from cchc.models.db import get_engine, read_session
+from cchc.models.errors import UserError
 from cchc.models.tables import Cycle, OrgUnit
 
 

@@ -22,9 +22,9 @@ from factories import (
 )
 
 from cchc.flows.appraisal import adjust, appraise_flow
-from cchc.flows.errors import UserError
 from cchc.flows.params import AppraiseParams, SubmitParams
 from cchc.flows.submission import change_units, submit_flow
+from cchc.models.errors import UserError
 from cchc.models.scoresheet import SheetError
 from cchc.models.types import from_hundredths
 

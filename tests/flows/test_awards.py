@@ -21,11 +21,11 @@ from factories import (
 from cchc.flows.appraisal import appraise_flow
 from cchc.flows.awards import awards_flow
 from cchc.flows.cycle import advance_cycle_flow
-from cchc.flows.errors import UserError
 from cchc.flows.params import AdvanceParams, AppraiseParams, AwardsParams, PublishParams, SubmitParams
 from cchc.flows.publication import publish_flow
 from cchc.flows.ranking import read_ranking
 from cchc.flows.submission import change_units, submit_flow
+from cchc.models.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -16,9 +16,9 @@ from sqlalchemy import func, inspect, select
 from cchc.config.settings import Settings, get_settings
 from cchc.flows.backup import _tables, backup, restore
 from cchc.flows.deadlines import extend
-from cchc.flows.errors import UserError
 from cchc.flows.evidence import add_file
 from cchc.models.db import get_engine, read_session
+from cchc.models.errors import UserError
 from cchc.models.store import FileStore
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -12,10 +12,10 @@ from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, sca
 from office import convert
 
 from cchc.flows.commitments import commitments_flow
-from cchc.flows.errors import UserError
 from cchc.flows.params import CommitmentParams, SweepParams
 from cchc.flows.signing import decline, document, record_paper, sign, status
 from cchc.flows.sweep import sweep_flow
+from cchc.models.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 OF_UNIT = "FROM commitment c JOIN unit u ON u.id = c.unit_id WHERE u.code = :u"

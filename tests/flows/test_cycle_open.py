@@ -8,9 +8,9 @@ import pytest
 from factories import COORDINATOR, at, event_count, load_sample_org, open_2021, scalar
 
 from cchc.flows.cycle import advance_cycle_flow, open_cycle_flow
-from cchc.flows.errors import UserError
 from cchc.flows.params import AdvanceParams, OpenCycleParams
 from cchc.models.datafile import DataFileError
+from cchc.models.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

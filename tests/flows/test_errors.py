@@ -6,8 +6,9 @@ import sqlite3
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from cchc.flows.errors import UserError, describe, expected
+from cchc.flows.errors import describe, expected
 from cchc.models.datafile import DataFileError
+from cchc.models.errors import UserError
 from cchc.states.machine import TransitionNotAllowed
 from cchc.states.workflow import ConcurrentChange
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from cchc.flows.errors import UserError
 from cchc.flows.params import ImportParams
 from cchc.flows.selfassessment import import_self_assessment
 from cchc.flows.workbooks import export_self_assessment
+from cchc.models.errors import UserError
 from cchc.models.scoresheet import SheetError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cchc.flows import inputs
-from cchc.flows.errors import UserError
+from cchc.models.errors import UserError
 
 
 def test_a_day_alone_means_before_that_day_begins_in_vietnam() -> None:

@@ -20,12 +20,12 @@ from factories import (
 
 from cchc.config.settings import get_settings
 from cchc.flows.appraisal import adjust, appraise_flow
-from cchc.flows.errors import UserError
 from cchc.flows.history import import_results
 from cchc.flows.params import AppraiseParams, PublishParams
 from cchc.flows.publication import publish_flow
 from cchc.flows.ranking import read_ranking
 from cchc.flows.submission import change_units
+from cchc.models.errors import UserError
 from cchc.models.scoring import index_pct
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

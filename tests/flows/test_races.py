@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from factories import DIRECTOR, at, event_count, open_2021, published_2021, scalar
 
-from cchc.flows.errors import UserError
 from cchc.flows.params import SweepParams
 from cchc.flows.submission import change_units
 from cchc.flows.sweep import sweep_flow
 from cchc.models.db import get_engine, write_session
+from cchc.models.errors import UserError
 from cchc.models.people import resolve_actor
 from cchc.states.workflow import ConcurrentChange, fire_assessments, load_facts
 

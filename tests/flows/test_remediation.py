@@ -26,7 +26,6 @@ from sqlalchemy import text
 from cchc.flows.appraisal import appraise_flow
 from cchc.flows.awards import awards_flow, decide_award, read_awards
 from cchc.flows.cycle import advance_cycle_flow
-from cchc.flows.errors import UserError
 from cchc.flows.params import AdvanceParams, AppraiseParams, AwardsParams, PublishParams, SubmitParams, SweepParams
 from cchc.flows.publication import publish_flow
 from cchc.flows.ranking import read_ranking
@@ -34,6 +33,7 @@ from cchc.flows.remediation import read_follow_ups, receive_follow_up, require_a
 from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.sweep import sweep_flow
 from cchc.models.db import get_engine, read_session
+from cchc.models.errors import UserError
 from cchc.models.types import from_hundredths
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -179,7 +179,7 @@ def test_award_proposals_are_decided_by_the_authority_with_the_decision_document
         decide_award(
             db_url, 2021, leader.unit, "group_leader", "approved", "125/QĐ-CAT ngày 30/9/2021", "", COORDINATOR
         )
-    with pytest.raises(UserError, match="a rejected proposal needs a reason"):
+    with pytest.raises(UserError, match=r"cannot reject award from state 'proposed': a reason \(note\) is required"):
         decide_award(db_url, 2021, leader.unit, "group_leader", "rejected", "125/QĐ-CAT ngày 30/9/2021", "", DIRECTOR)
     with pytest.raises(UserError, match="has no 'nonexistent' proposal"):
         decide_award(db_url, 2021, leader.unit, "nonexistent", "approved", "125/QĐ-CAT ngày 30/9/2021", "", DIRECTOR)
@@ -196,7 +196,7 @@ def test_award_proposals_are_decided_by_the_authority_with_the_decision_document
     assert scalar(db_url, "SELECT count(*) FROM outbox WHERE kind = 'award_decision'") >= 1  # type: ignore[operator]
     assert (
         scalar(
-            db_url, "SELECT count(*) FROM audit_event WHERE trigger = 'decide_award' AND unit_code = :u", u=leader.unit
+            db_url, "SELECT count(*) FROM audit_event WHERE trigger = 'approve_award' AND unit_code = :u", u=leader.unit
         )
         == 1
     )

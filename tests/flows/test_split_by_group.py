@@ -17,7 +17,6 @@ from cchc.flows.appraisal import AppraiseSummary, appraise_flow, appraise_group_
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.contributors import assign
 from cchc.flows.cycle import advance_cycle_flow
-from cchc.flows.errors import UserError
 from cchc.flows.fanout import GroupRun, GroupRunsFailed, wait_for_group_runs
 from cchc.flows.lookup import cycle_groups, cycle_of
 from cchc.flows.params import (
@@ -32,6 +31,7 @@ from cchc.flows.params import (
 from cchc.flows.signing import sign
 from cchc.flows.sweep import SweepSummary, merge_sweeps, split_sweep, sweep_flow, sweep_group_flow
 from cchc.models.db import get_engine, read_session
+from cchc.models.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -10,10 +10,10 @@ from factories import APPRAISER, COORDINATOR, at, event_count, import_rows, open
 
 from cchc.flows.appraisal import adjust
 from cchc.flows.deadlines import extend, register_plan
-from cchc.flows.errors import UserError
 from cchc.flows.params import SubmitParams, SweepParams
 from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.sweep import sweep_flow
+from cchc.models.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -28,12 +28,12 @@ from openpyxl import load_workbook
 from cchc.flows.appraisal import appraise_flow
 from cchc.flows.contributors import assign
 from cchc.flows.contributors import status as contributions
-from cchc.flows.errors import UserError
 from cchc.flows.evidence import add_file, registry
 from cchc.flows.params import AppraiseParams, ImportParams, SweepParams
 from cchc.flows.selfassessment import import_self_assessment_flow
 from cchc.flows.sweep import sweep_flow
 from cchc.flows.workbooks import export_appraisal, export_self_assessment
+from cchc.models.errors import UserError
 from cchc.models.scoresheet import SheetError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -11,13 +11,13 @@ from factories import COORDINATOR, at, published_2021, scalar
 
 from cchc.config.settings import get_settings
 from cchc.flows.cycle import open_cycle_flow
-from cchc.flows.errors import UserError
 from cchc.flows.history import import_results
 from cchc.flows.params import OpenCycleParams
 from cchc.flows.ranking import read_ranking
 from cchc.flows.years import compare_years
 from cchc.models.calendar import carried_forward, shift_years
 from cchc.models.datafile import read_yaml
+from cchc.models.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -12,10 +12,13 @@ from cchc.models.audit import Event
 from cchc.models.calendar import Phase, RecipientRole
 from cchc.models.org import Role
 from cchc.notifications.outbox import MessageStatus
-from cchc.states import assessment, commitment, cycle
+from cchc.states import assessment, award, commitment, contribution, cycle, followup
 from cchc.states.labels import (
+    AWARD_LABELS,
     COMMITMENT_LABELS,
+    CONTRIBUTION_LABELS,
     CYCLE_PHASE_LABELS,
+    FOLLOW_UP_LABELS,
     MESSAGE_LABELS,
     ROLE_LABELS,
     STATE_LABELS,
@@ -30,12 +33,22 @@ VOCABULARIES: list[tuple[type[StrEnum], dict[str, str]]] = [
     (assessment.AssessmentState, STATE_LABELS),
     (cycle.CyclePhase, CYCLE_PHASE_LABELS),
     (commitment.CommitmentState, COMMITMENT_LABELS),
+    (followup.FollowUpState, FOLLOW_UP_LABELS),
+    (contribution.ContributionState, CONTRIBUTION_LABELS),
+    (award.AwardState, AWARD_LABELS),
     (Role, ROLE_LABELS),
     (RecipientRole, ROLE_LABELS),
     (MessageStatus, MESSAGE_LABELS),
     (Event, TRIGGER_LABELS),
 ]
-MACHINES = [assessment.TRANSITIONS, cycle.TRANSITIONS, commitment.TRANSITIONS]
+MACHINES = [
+    assessment.TRANSITIONS,
+    cycle.TRANSITIONS,
+    commitment.TRANSITIONS,
+    followup.TRANSITIONS,
+    contribution.TRANSITIONS,
+    award.TRANSITIONS,
+]
 
 
 def said(words: str, code: str) -> bool:
