@@ -374,8 +374,8 @@ class Contribution(SQLModel, table=True):
 
 class Commitment(SQLModel, table=True):
     """A head's responsibility commitment for one unit in one cycle, with its counterpart (the superior
-    head), the exact document to sign (by hash) and the signature. `state` moves only through the
-    workflow in flows/commitments.py."""
+    head), the exact document to sign (by hash) and the signature. `state` moves only through
+    states.workflow."""
 
     __tablename__ = "commitment"
     __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)

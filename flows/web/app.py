@@ -4,7 +4,7 @@ module puts it together (the routes, the failure pages, the middleware); each pa
 - Logins: a person's code or e-mail and their password (`cchc login set`); a session ends after 30 minutes
   without a request, 8 hours after the login, when the password changes, or at logout.
 - Every POST form carries the session's CSRF token in a hidden field; a POST without it is refused (403).
-- The authority's staff see the whole cycle; everyone else sees their own unit only (flows.web.access).
+- The authority's staff see the whole cycle; everyone else sees their own unit only (access.py).
 - Pages: the overview of a cycle, a unit (scores per field, evidence, timeline), the published ranking, the
   audit trail (search, chain verification), a head's signing link. Every table exports as CSV or xlsx
   (`?format=csv|xlsx&table=KEY`).
