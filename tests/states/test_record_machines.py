@@ -69,20 +69,20 @@ def fire(machine: StateMachine, trigger: str, facts: RecordFacts, who: Actor, re
     return machine.fire(trigger, facts.state, Context(actor=who, at=AT, facts=facts, reason=reason), subject=UNIT)
 
 
-@pytest.mark.parametrize(("name", "table", "lifecycle"), [(m[0], m[1], m[3]) for m in MACHINES], ids=lambda v: v)
+@pytest.mark.parametrize(("name", "table", "lifecycle"), [pytest.param(m[0], m[1], m[3], id=m[0]) for m in MACHINES])
 def test_each_transition_table_is_its_documented_lifecycle(name: str, table: tuple[Move, ...], lifecycle: dict) -> None:
     moves = {(source, m.trigger): m.dest or source for m in table for source in m.source}
     assert moves == lifecycle
 
 
 CASES = [
-    (name, machine, facts, state.value, trigger)
+    pytest.param(name, machine, facts, state.value, trigger, id=f"{name}-{state.value}-{trigger}")
     for name, table, machine, lifecycle, facts, states in MACHINES
     for state, trigger in itertools.product(states, sorted({m.trigger for m in table}))
 ]
 
 
-@pytest.mark.parametrize(("name", "machine", "facts", "state", "trigger"), CASES, ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize(("name", "machine", "facts", "state", "trigger"), CASES)
 def test_a_move_goes_to_its_destination_and_any_other_trigger_is_refused(
     name: str, machine: StateMachine, facts, state: str, trigger: str
 ) -> None:
