@@ -133,7 +133,7 @@ class Backend:
             if (wal := Path(f"{source}-wal")).exists():
                 shutil.copy(wal, f"{path}-wal")
             return Place(f"sqlite:///{path}", store)
-        return Place(create_database(place.url, "cchc_crash", template=place.url), store)
+        return Place(self._made(create_database(place.url, "cchc_crash", template=place.url)), store)
 
     def empty(self) -> Place:
         key = uuid.uuid4().hex[:10]
@@ -142,7 +142,7 @@ class Backend:
             url = f"sqlite:///{self.root / f'{key}.db'}"
         else:
             assert PG_URL
-            url = create_database(PG_URL, "cchc_crash")
+            url = self._made(create_database(PG_URL, "cchc_crash"))
         upgrade(get_engine(url))
         return Place(url, store)
 
@@ -154,6 +154,16 @@ class Backend:
                 Path(place.url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
         else:
             drop_database(place.url)
+            self.made.remove(place.url)
+
+    def _made(self, url: str) -> str:
+        self.made.append(url)
+        return url
+
+    def close(self) -> None:
+        """Drop every database this backend made and still holds (the scenarios' starts and ends)."""
+        while self.made:
+            drop_database(self.made.pop())
 
 
 PG_URL = Settings().test_database_url
@@ -365,16 +375,31 @@ def crash_mail() -> Iterator[Any]:
 _SUITES: dict[str, Suite] = {}
 
 
+@pytest.fixture(scope="session")
+def crash_backends() -> Iterator[list[Backend]]:
+    """The backends of the suites built in this session: what they made is dropped at the end."""
+    backends: list[Backend] = []
+    yield backends
+    for backend in backends:
+        backend.close()
+
+
 # Each database's scenarios are built once, by one worker when the suite runs in parallel (--dist loadgroup).
 @pytest.fixture(params=[pytest.param(b, marks=pytest.mark.xdist_group(f"crash-{b}")) for b in ("sqlite", "postgresql")])
 def suite(
-    request: pytest.FixtureRequest, runner: Runner, crash_mail: Any, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    runner: Runner,
+    crash_mail: Any,
+    crash_backends: list[Backend],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Suite:
     name = request.param
     if name == "postgresql" and not PG_URL:
         pytest.skip("CCHC_TEST_DATABASE_URL is not set: the crash suite runs on SQLite only")
     if name not in _SUITES:
-        built = Suite(Backend(name, tmp_path_factory.mktemp(f"crash-{name}")), runner, crash_mail.port)
+        backend = Backend(name, tmp_path_factory.mktemp(f"crash-{name}"))
+        crash_backends.append(backend)
+        built = Suite(backend, runner, crash_mail.port)
         built.build(crash_mail)
         _SUITES[name] = built
     return _SUITES[name]
