@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean messages
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,12 @@ lint: setup
 	@for p in config flows models notifications states; do ln -sfn ../../../$$p .cache/typecheck/cchc/$$p; done
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The message catalogue (models/i18n.py): every tr(…) of the code into models/locale/cchc.pot, then into the
+# Vietnamese PO file (new messages arrive untranslated: tests/models/test_i18n.py names them until they are).
+messages: setup
+	$(BIN)/pybabel extract --no-wrap -k tr -k N_ -k trn:1,2 -o models/locale/cchc.pot config flows models notifications states
+	$(BIN)/pybabel update --no-wrap -i models/locale/cchc.pot -d models/locale -D cchc -l vi
 
 bench: setup
 	$(BIN)/python bench/cycle.py

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     mail_concurrency: int = Field(default=8, ge=1, le=64, description="SMTP connections used at once")
     mail_max_attempts: int = Field(default=8, ge=1, description="Attempts before a message is dead-lettered")
     mail_lang: Literal["vi", "en"] = Field(default="vi", description="Language of the messages")
+    language: Literal["vi", "en"] = Field(
+        default="vi", description="Language of what people read: refusals, problems of a file (models/locale)"
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the links in messages")
     # Prefect: defaults that work offline on a laptop (../shared/PLATFORM.md).
     prefect_startup_timeout_s: int = Field(default=120, description="Temporary Prefect server start-up")

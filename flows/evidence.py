@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -20,9 +21,11 @@ from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.errors import UserError
-from cchc.models.evidence import outside_window
-from cchc.models.store import FileStore
-from cchc.models.tables import Contribution, Evidence, EvidenceFile, OrgUnit
+from cchc.models.evidence import EvidenceRef, outside_window
+from cchc.models.i18n import tr
+from cchc.models.people import Actor
+from cchc.models.store import FileStore, TooLarge
+from cchc.models.tables import Assessment, Contribution, Cycle, Evidence, EvidenceFile, OrgUnit
 from cchc.models.text import collapse_lines
 
 FILE_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".odt", ".ods", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
@@ -56,31 +59,48 @@ def add_file(
     at: datetime | None = None,
 ) -> Added:
     """Keep a file for a document of a unit's evidence (the document is registered if new)."""
+    _suffix(file.name, FILE_SUFFIXES)
+    try:
+        with file.open("rb") as stream:
+            return add_stream(database_url, year, unit, reference, file.name, stream, actor_ident, at)
+    except OSError as exc:
+        raise UserError(tr("{path}: cannot be read ({why})", path=file, why=exc.strerror)) from None
+
+
+def add_stream(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    reference: str,
+    name: str,
+    stream: BinaryIO,
+    actor_ident: str | None,
+    at: datetime | None = None,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    suffixes: tuple[str, ...] = FILE_SUFFIXES,
+) -> Added:
+    """Keep a file read from a stream (the CLI's file, or a browser's upload) for a document of a unit's
+    evidence: copied into the store a mebibyte at a time, never held whole in memory; the document is
+    registered if new. Who may, and the document's date, are checked before anything is kept, and again
+    in the writing transaction."""
     when = at or now()
     ref = document_ref(reference)
-    suffix = file.suffix.lower()
-    if suffix not in FILE_SUFFIXES:
-        raise UserError(f"{file.name}: not a document or scan this registry keeps ({', '.join(FILE_SUFFIXES)})")
+    name = collapse_lines(name).strip() or "file"
+    suffix = _suffix(name, suffixes)
+    engine = engine_for(database_url)
+    with read_session(engine) as session:
+        _may_add(session, year, unit, actor_ident, ref, when)
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UserError(f"{file.name}: {size // 1_048_576} MiB is more than the 50 MiB a file may have")
-        data = file.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{file}: cannot be read ({exc.strerror})") from None
-    if not data:
-        raise UserError(f"{file.name}: the file is empty")
-    with write_session(engine_for(database_url)) as session:
-        cycle = cycle_of(session, year)
-        actor = actor_for(session, actor_ident)
-        assessment, org_unit = unit_assessment(session, cycle, unit)
-        assert assessment.id is not None
-        if member_refusal(cycle, assessment, org_unit, actor, when) and not _contributes(
-            session, assessment.id, actor.unit_code
-        ):
-            raise UserError(f"{actor.label()} neither belongs to {unit} (or one of its contributors) nor coordinates")
-        if outside_window([ref], cycle.evidence_from, cycle.evidence_to):
-            raise UserError(f"{ref.symbol} is dated {ref.issued_on:%d/%m/%Y}, outside the cycle's evidence window")
+        stored = FileStore(get_settings().store_dir).put_stream(stream, suffix, max_bytes)
+    except TooLarge:
+        raise UserError(
+            tr("{name}: is more than the {n} MiB a file may have", name=name, n=max_bytes // 1_048_576)
+        ) from None
+    if not stored.size:
+        raise UserError(tr("{name}: the file is empty", name=name))
+    with write_session(engine) as session:
+        cycle, actor, assessment = _may_add(session, year, unit, actor_ident, ref, when)
         evidence = session.execute(
             select(Evidence).where(
                 col(Evidence.assessment_id) == assessment.id,
@@ -107,7 +127,6 @@ def add_file(
             ).scalar_one()
         else:
             evidence_id = evidence.id
-        stored = FileStore(get_settings().store_dir).put(data, suffix)
         known = set(
             session.execute(
                 select(col(EvidenceFile.sha256)).where(col(EvidenceFile.evidence_id) == evidence_id)
@@ -119,7 +138,7 @@ def add_file(
             insert(EvidenceFile).values(
                 evidence_id=evidence_id,
                 sha256=stored.sha256,
-                file_name=collapse_lines(file.name)[:200],
+                file_name=name[:200],
                 suffix=suffix,
                 size=stored.size,
                 added_by=actor.code,
@@ -141,13 +160,54 @@ def add_file(
                         "symbol": ref.symbol,
                         "issued_on": ref.issued_on,
                         "sha256": stored.sha256,
-                        "file": file.name,
+                        "file": name,
                         "version": len(known) + 1,
                     },
                 )
             ],
         )
         return Added(ref.symbol, stored.sha256, len(known) + 1, True)
+
+
+def _suffix(name: str, suffixes: tuple[str, ...]) -> str:
+    """A file name's suffix, if it is one of the kinds of document kept (else a UserError)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in suffixes:
+        raise UserError(
+            tr("{name}: not a document or scan this registry keeps ({kinds})", name=name, kinds=", ".join(suffixes))
+        )
+    return suffix
+
+
+def _may_add(
+    session: Session, year: int | None, unit: str, actor_ident: str | None, ref: EvidenceRef, when: datetime
+) -> tuple[Cycle, Actor, Assessment]:
+    """The cycle, the actor and the unit's assessment, unless (UserError) the actor neither belongs to the
+    unit (or one of its contributors) nor coordinates, or the document is dated outside the evidence
+    window."""
+    cycle = cycle_of(session, year)
+    actor = actor_for(session, actor_ident)
+    assessment, org_unit = unit_assessment(session, cycle, unit)
+    assert assessment.id is not None
+    if member_refusal(cycle, assessment, org_unit, actor, when) and not _contributes(
+        session, assessment.id, actor.unit_code
+    ):
+        raise UserError(
+            tr(
+                "{actor} neither belongs to {unit} (or one of its contributors) nor coordinates",
+                actor=actor.label(),
+                unit=unit,
+            )
+        )
+    if outside_window([ref], cycle.evidence_from, cycle.evidence_to):
+        raise UserError(
+            tr(
+                "{symbol} is dated {day}, outside the cycle's evidence window",
+                symbol=ref.symbol,
+                day=f"{ref.issued_on:%d/%m/%Y}",
+            )
+        )
+    return cycle, actor, assessment
 
 
 def _contributes(session: Session, assessment_id: int, unit_code: str | None) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cchc.config.settings import get_settings
+from cchc.flows.links import TASK_OF_MESSAGE, unit_link
 from cchc.models.directory import Directory
 from cchc.models.tables import Cycle, OrgUnit
 from cchc.notifications.outbox import Queued, queue
@@ -41,7 +42,7 @@ def notify_units(
             "unit_code": code,
             "year": cycle.year,
             "authority": authority.name if authority else "",
-            "link": f"{settings.public_url.rstrip('/')}/units/{code}?year={cycle.year}",
+            "link": unit_link(settings.public_url, code, cycle.year, TASK_OF_MESSAGE.get(kind, "")),
             **(context or {}).get(code, {}),
         }
         for person in directory.resolve(unit_id, roles) or directory.coordinators:

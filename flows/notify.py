@@ -22,6 +22,7 @@ from cchc.models.db import read_session, write_session
 from cchc.notifications import mime
 from cchc.notifications.outbox import Claimed, Outcome, Status, claim, message_id, record, status
 from cchc.notifications.render import render
+from cchc.notifications.sealing import opened
 from cchc.notifications.sender import Delivery, SmtpConfig, deliver
 
 
@@ -47,8 +48,9 @@ def smtp_config(settings: Settings) -> SmtpConfig:
 
 
 def compose(row: Claimed, settings: Settings, at: datetime) -> mime.Mail:
-    """A claimed outbox row as the bytes of its e-mail (pure: template + data)."""
-    context: dict[str, Any] = {**json.loads(row.context), "person_name": row.to_name}
+    """A claimed outbox row as the bytes of its e-mail (pure: template + data, but for the outbox key that opens
+    the values sealed in the context, notifications/sealing.py)."""
+    context: dict[str, Any] = {**opened(json.loads(row.context), settings), "person_name": row.to_name}
     rendered = render(row.kind, context, lang=row.lang, timezone=settings.timezone)
     _, from_addr = mime.split_from(settings.mail_from)
     domain = from_addr.rpartition("@")[2] or "localhost"

@@ -22,11 +22,23 @@ from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import analyze, bulk_work, insert_rows, update_rows
 from cchc.models.db import write_session
+from cchc.models.formats import local_time
+from cchc.models.i18n import tr
 from cchc.models.people import Actor
-from cchc.models.scoresheet import ScoreRow, Sheet, SheetError, SubSlot, UnitSlot, iter_self_assessment, open_table
-from cchc.models.tables import Assessment, Contribution, Criterion, Cycle, Evidence, OrgUnit
+from cchc.models.scoresheet import (
+    ScoreRow,
+    Sheet,
+    SheetError,
+    SubSlot,
+    Table,
+    UnitSlot,
+    iter_self_assessment,
+    open_table,
+)
+from cchc.models.tables import Assessment, Contribution, Criterion, Cycle, Evidence, OrgUnit, table_of
 from cchc.models.types import from_hundredths
 from cchc.states.assessment import AssessmentState
+from cchc.states.cycle import CyclePhase
 from cchc.states.guards import AssessmentFacts, Context, has_signed_commitment, is_unit_member_or_coordinator
 from cchc.states.workflow import commitment_gate
 
@@ -64,8 +76,12 @@ def sub_slots(session: Session, framework_ids: set[int]) -> dict[int, dict[str, 
     return result
 
 
-def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> dict[str, UnitSlot]:
-    rows = session.execute(
+def unit_slots(
+    session: Session, cycle: Cycle, actor: Actor, at: datetime, *, unit: str | None = None
+) -> dict[str, UnitSlot]:
+    """What the actor may enter now, per unit of the cycle (or for one `unit`, whose assessment row is then
+    locked until the transaction ends: a submission cannot slip between this check and the write)."""
+    query = (
         select(
             col(OrgUnit.code),
             col(OrgUnit.name),
@@ -79,7 +95,10 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
         )
         .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
         .where(col(Assessment.cycle_id) == cycle.id)
-    ).all()
+    )
+    if unit is not None:
+        query = query.where(col(OrgUnit.code) == unit).with_for_update(of=table_of(Assessment))
+    rows = session.execute(query).all()
     required, signed = commitment_gate(session, cycle)
     assigned = _assigned_to(session, cycle, actor)
     slots: dict[str, UnitSlot] = {}
@@ -101,38 +120,55 @@ def _unit_slots(session: Session, cycle: Cycle, actor: Actor, at: datetime) -> d
         open_criteria = None
         supplied_by = code
         if aid in assigned and refusal is not None and refusal == is_unit_member_or_coordinator(context):
-            # a team or commune supplies the sub-criteria its unit assigned to it, and only those
-            refusal, open_criteria = has_signed_commitment(context), assigned[aid]
+            # a team or commune supplies the sub-criteria its unit assigned to it, and only those, by its due date
+            (open_criteria, due) = assigned[aid]
+            refusal = has_signed_commitment(context)
             supplied_by = actor.unit_code or code
             if refusal is None and state != S.self_assess:
-                refusal = f"{code} is in state {state!r}: its contributors' rows are entered during self-assessment"
+                refusal = tr(
+                    "{unit} is in state {state!r}: its contributors' rows are entered during self-assessment",
+                    unit=code,
+                    state=state,
+                )
+            elif refusal is None and at >= due:
+                refusal = tr(
+                    "{member}'s rows for {unit} were due before {due}: ask {unit} to enter them",
+                    member=supplied_by,
+                    unit=code,
+                    due=local_time(due),
+                )
         elif refusal is None and state == S.supplement_requested:
             named = [c for c in requested.split(",") if c]
             open_criteria = frozenset(named) if named else None
         elif refusal is None and state != S.self_assess:
             refusal = (
-                f"{code} is in state {state!r}: scores are entered in self_assess "
-                + ("(withdraw the submission first)" if state == S.submitted else "")
-            ).strip()
+                tr(
+                    "{unit} is in state {state!r}: scores are entered in self_assess (withdraw the submission first)",
+                    unit=code,
+                    state=state,
+                )
+                if state == S.submitted and cycle.phase == CyclePhase.self_assessment  # withdrawing is still possible
+                else tr("{unit} is in state {state!r}: scores are entered in self_assess", unit=code, state=state)
+            )
         slots[code] = UnitSlot(aid, fid, state, open_criteria, refusal, supplied_by)
     return slots
 
 
-def _assigned_to(session: Session, cycle: Cycle, actor: Actor) -> dict[int, frozenset[str]]:
-    """The sub-criteria assigned to the actor's own team or commune, by assessment (for its head, deputy
-    or focal officer)."""
+def _assigned_to(session: Session, cycle: Cycle, actor: Actor) -> dict[int, tuple[frozenset[str], datetime]]:
+    """The sub-criteria assigned to the actor's own team or commune, and their due date, by assessment (for
+    its head, deputy or focal officer)."""
     if actor.unit_code is None or not actor.roles & {"head", "deputy", "focal"}:
         return {}
     rows = session.execute(
-        select(col(Contribution.assessment_id), col(Contribution.criteria))
+        select(col(Contribution.assessment_id), col(Contribution.criteria), col(Contribution.due_at))
         .join(OrgUnit, col(OrgUnit.id) == col(Contribution.unit_id))
         .where(col(Contribution.cycle_id) == cycle.id, col(OrgUnit.code) == actor.unit_code)
     ).tuples()
-    return {aid: frozenset(c for c in criteria.split(",") if c) for aid, criteria in rows}
+    return {aid: (frozenset(c for c in criteria.split(",") if c), due) for aid, criteria, due in rows}
 
 
-# points (hundredths), n/a, metric, evidence, note, supplied by
-_Stored = tuple[int | None, bool, str | None, str, str, str]
+# points (hundredths), n/a, metric, evidence, note, supplied by, explanation
+_Stored = tuple[int | None, bool, str | None, str, str, str, str]
 
 
 def _shown(points: int | None, na: bool, metric: str | None) -> str:
@@ -158,6 +194,7 @@ SCORE_COLUMNS = (
     "evidence",
     "note",
     "supplied_by",
+    "explanation",
 )
 
 
@@ -189,35 +226,38 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
     with write_session(engine) as session:
         cycle = cycle_of(session, params.year)
         actor = actor_for(session, params.actor)
-        units = _unit_slots(session, cycle, actor, at)
-        subs = sub_slots(session, {u.framework_id for u in units.values()})
-        sheet = Sheet()
-        logs: dict[str, _UnitLog] = {}
-        buffer: list[ScoreRow] = []
-        changed = total = 0
-        window = (cycle.evidence_from, cycle.evidence_to)
+        units = unit_slots(session, cycle, actor, at)
         with bulk_work():
             progress.step(f"{path.name}: kiểm tra và ghi", _line_count(path))
-            for row in iter_self_assessment(open_table(path), units, subs, sheet, window):
-                total += 1
-                if total % PROGRESS_EVERY == 0:
-                    progress.advance(PROGRESS_EVERY)
-                if sheet.problem_count:
-                    continue  # keep checking, to report every problem; nothing more is written
-                buffer.append(row)
-                if len(buffer) >= CHUNK_ROWS:
-                    changed += _write_chunk(session, cycle, buffer, logs, at)
-                    buffer = []
-        if sheet.problem_count:
-            raise SheetError(sheet.problems, sheet.problem_count)
-        changed += _write_chunk(session, cycle, buffer, logs, at)
+            taken = take_rows(session, cycle, actor, units, open_table(path), at, report=True)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        contributed = sorted(
-            {u.assessment_id for code, u in units.items() if u.refusal is None and u.supplied_by != code}
+        events = taken.events(cycle, actor, at, path.name, {"source": path.name, "sha256": digest})
+        append(session, events)
+        if taken.changed:
+            analyze(session, "score")
+        return ImportSummary(
+            path=path.name,
+            sha256=digest,
+            rows=taken.rows,
+            units=len(taken.logs),
+            changed_rows=taken.changed,
+            changed_units=[e.unit_code or "" for e in events],
         )
-        if contributed:  # the actor is a team or commune: its assignment may now be complete
-            mark_supplied(session, cycle, contributed, at, actor)
-        events = [
+
+
+@dataclass
+class Taken:
+    """What a table of self-assessment rows changed: per unit, its rows, additions and changes."""
+
+    logs: dict[str, _UnitLog]
+    rows: int
+    changed: int
+
+    def events(
+        self, cycle: Cycle, actor: Actor, at: datetime, reason: str, source: dict[str, object]
+    ) -> list[EventDraft]:
+        """One audit event per unit whose rows changed."""
+        return [
             EventDraft(
                 kind="score",
                 trigger=Event.self_assessment_import,
@@ -225,29 +265,55 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
                 at=at,
                 cycle_year=cycle.year,
                 unit_code=unit,
-                reason=path.name,
+                reason=reason,
                 payload={
-                    "source": path.name,
-                    "sha256": digest,
+                    **source,
                     "rows": log.rows,
                     "added": log.added,
                     **({"changed": log.changes} if log.changes else {}),
                 },
             )
-            for unit, log in sorted(logs.items())
+            for unit, log in sorted(self.logs.items())
             if log.added or log.changes
         ]
-        append(session, events)
-        if changed:
-            analyze(session, "score")
-        return ImportSummary(
-            path=path.name,
-            sha256=digest,
-            rows=total,
-            units=len(logs),
-            changed_rows=changed,
-            changed_units=[e.unit_code or "" for e in events],
-        )
+
+
+def take_rows(
+    session: Session,
+    cycle: Cycle,
+    actor: Actor,
+    units: dict[str, UnitSlot],
+    table: Table,
+    at: datetime,
+    *,
+    report: bool = False,
+) -> Taken:
+    """Check every row of a table (a file, or a page's form: one validation for both) and write the changed
+    ones, chunk by chunk while it is read; any problem raises SheetError, naming every place, and the
+    caller's transaction then rolls back whatever was written."""
+    subs = sub_slots(session, {u.framework_id for u in units.values()})
+    sheet = Sheet()
+    logs: dict[str, _UnitLog] = {}
+    buffer: list[ScoreRow] = []
+    changed = total = 0
+    window = (cycle.evidence_from, cycle.evidence_to)
+    for row in iter_self_assessment(table, units, subs, sheet, window):
+        total += 1
+        if report and total % PROGRESS_EVERY == 0:
+            progress.advance(PROGRESS_EVERY)
+        if sheet.problem_count:
+            continue  # keep checking, to report every problem; nothing more is written
+        buffer.append(row)
+        if len(buffer) >= CHUNK_ROWS:
+            changed += _write_chunk(session, cycle, buffer, logs, at)
+            buffer = []
+    if sheet.problem_count:
+        raise SheetError(sheet.problems, sheet.problem_count)
+    changed += _write_chunk(session, cycle, buffer, logs, at)
+    contributed = sorted({u.assessment_id for code, u in units.items() if u.refusal is None and u.supplied_by != code})
+    if contributed:  # the actor is a team or commune: its assignment may now be complete
+        mark_supplied(session, cycle, contributed, at, actor)
+    return Taken(logs, total, changed)
 
 
 PROGRESS_EVERY = 2_000  # rows between two reports of progress
@@ -282,10 +348,10 @@ def _write_chunk(
         if log is None:
             log = logs[r.unit] = _UnitLog()
         log.rows += 1
-        values = (r.points, r.not_applicable, r.metric, r.evidence, r.note, r.supplied_by)
+        values = (r.points, r.not_applicable, r.metric, r.evidence, r.note, r.supplied_by, r.explanation)
         old = existing.get((r.assessment_id, r.criterion_id))
-        if old == values:
-            continue
+        if old is not None and old[:5] + old[6:] == values[:5] + values[6:]:
+            continue  # unchanged (a row a contributor supplied stays theirs when the unit's workbook comes back)
         if old is None:
             new_rows.append((r.assessment_id, r.criterion_id, *values, ""))
             log.added += 1
@@ -332,10 +398,10 @@ def _existing(session: Session, assessment_ids: list[int]) -> dict[tuple[int, in
     if not assessment_ids:
         return {}
     rows = session.connection().exec_driver_sql(
-        "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note, supplied_by "
-        f"FROM score WHERE assessment_id IN ({','.join(str(int(i)) for i in assessment_ids)})"
+        "SELECT assessment_id, criterion_id, self_points, not_applicable, metric, evidence, note, supplied_by, "
+        f"explanation FROM score WHERE assessment_id IN ({','.join(str(int(i)) for i in assessment_ids)})"
     )
-    return {(a, c): (p, bool(na), m, e, n, by) for a, c, p, na, m, e, n, by in rows}
+    return {(a, c): (p, bool(na), m, e, n, by, x) for a, c, p, na, m, e, n, by, x in rows}
 
 
 @flow(name="import-self-assessment")

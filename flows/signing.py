@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from cchc.config.settings import get_settings
 from cchc.flows.commitments import C, commitment_of, facts_of, move, send_ready, signer_of
+from cchc.flows.links import unit_link
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of
 from cchc.flows.runtime import engine_for, local_tz, now
 from cchc.models.db import read_session, write_session
@@ -143,7 +144,7 @@ def _report_acting(
         "signed_at": at.isoformat(),
         "sha256": commitment.docx_sha256,
         "authority": "",
-        "link": f"{settings.public_url.rstrip('/')}/units/{unit.code}?year={cycle.year}",
+        "link": unit_link(settings.public_url, unit.code, cycle.year),
     }
     queue(
         session,

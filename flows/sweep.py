@@ -27,6 +27,7 @@ from sqlmodel import col
 from cchc.config.settings import get_settings
 from cchc.flows import progress
 from cchc.flows.fanout import start_group_runs, wait_for_group_runs
+from cchc.flows.links import unit_link
 from cchc.flows.lookup import Deadlines, actor_for, check_group, cycle_groups, cycle_of
 from cchc.flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
 from cchc.flows.remediation import follow_up_due as follow_up_deadlines
@@ -192,7 +193,8 @@ def recipients_of(item: ChaseItem, step: Step) -> tuple[str, ...]:
     return step.to
 
 
-def _sent(session: Session, cycle: Cycle) -> dict[tuple[str, int, str, datetime], set[str]]:
+def sent_steps(session: Session, cycle: Cycle) -> dict[tuple[str, int, str, datetime], set[str]]:
+    """The steps already sent, by (item kind, item id, phase, deadline)."""
     sent: dict[tuple[str, int, str, datetime], set[str]] = {}
     for kind, item_id, phase, due, step in session.execute(
         select(
@@ -248,7 +250,7 @@ def sweep(params: SweepParams) -> SweepSummary:
         items = chase_items(session, cycle, params.group)
         summary.items = len(items)
         progress.step("Rà soát hạn", len(items))
-        sent = _sent(session, cycle)
+        sent = sent_steps(session, cycle)
         directory = Directory(session)
         authority = session.get(OrgUnit, cycle.authority_id)
         authority_name = authority.name if authority else ""
@@ -342,7 +344,7 @@ def _messages(
         "due": item.due_at.isoformat(),
         "year": cycle.year,
         "authority": authority,
-        "link": f"{public_url.rstrip('/')}/units/{item.unit_code}?year={cycle.year}",
+        "link": unit_link(public_url, item.unit_code, cycle.year, item.phase),
     }
     extra: dict[str, object]
     if step.kind == "reminder":

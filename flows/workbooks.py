@@ -44,6 +44,7 @@ def _values(session: Session, assessment: Assessment) -> dict[str, RowValues]:
             not_applicable=s.not_applicable,
             evidence=s.evidence,
             note=s.note,
+            explanation=s.explanation,
             supplied_by=s.supplied_by,
             appraiser_score=s.appraiser_points,
             appraiser_note=s.appraisal_note,

@@ -48,12 +48,15 @@ class Event(StrEnum):
 
     org_load = "org_load"  # the organisation file taken in
     set_login = "set_login"  # a person's dashboard password set
+    invitation_sent = "invitation_sent"  # a single-use link to choose a password sent (an invitation or a reset)
+    invitation_used = "invitation_used"  # one used: the person chose their password
     import_results = "import_results"  # a past year's published results taken in
     open = "open"  # a cycle opened (or a unit added to it)
     draft = "draft"  # a head's commitment drafted
     plan_received = "plan_received"  # a unit's own plan recorded
     extend = "extend"  # an extension granted
     self_assessment_import = "self_assessment_import"  # self-scores taken in
+    appraiser_scores = "appraiser_scores"  # an appraiser's own scores and comments saved (inputs of appraisal)
     add_file = "add_file"  # an evidence file kept
     remind = "remind"  # a reminder before a deadline
     escalate = "escalate"  # a step of the escalation ladder after a deadline

@@ -13,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
+from cchc.models.i18n import tr
 from cchc.models.text import nfc
 
 DOC_TYPES = {
@@ -66,14 +67,14 @@ def parse_reference(text: str, *, clean: bool = False) -> EvidenceRef:
     raw = text if clean else " ".join(nfc(text).split())
     match = _REF.match(raw)
     if not match:
-        raise BadReference(f"{raw!r} is not a document reference (write it like 91/KH-CAH ngày 30/6/2021)")
+        raise BadReference(tr("{raw!r} is not a document reference (write it like 91/KH-CAH ngày 30/6/2021)", raw=raw))
     if not match["date"]:
-        raise BadReference(f"{raw!r} has no date (a reference always has one: … ngày 30/6/2021)")
+        raise BadReference(tr("{raw!r} has no date (a reference always has one: … ngày 30/6/2021)", raw=raw))
     day, month, year = (int(part) for part in match["date"].split("/"))
     try:
         issued = date(year, month, day)
     except ValueError:
-        raise BadReference(f"{raw!r}: {match['date']} is not a date") from None
+        raise BadReference(tr("{raw!r}: {day} is not a date", raw=raw, day=match["date"])) from None
     doc_type = match["type"].upper() if match["type"].upper() != "TTR" else "TTr"
     return EvidenceRef(match["number"], doc_type, match["issuer"].upper(), issued, match["title"].strip())
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from openpyxl.utils import get_column_letter
@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from cchc.models.errors import UserError
 from cchc.models.evidence import BadReference, EvidenceRef, outside_window, parse_references
 from cchc.models.framework import SubCriterion
+from cchc.models.i18n import N_, language, tr, trn
 from cchc.models.scoring import measured_points, parse_metric
 from cchc.models.text import natural_key, nfc, parse_decimal
 from cchc.models.types import to_hundredths
@@ -37,6 +38,7 @@ SELF_ALIASES: dict[str, tuple[str, ...]] = {
     "note": ("note", "ghi chú", "ghi chu"),
     "metric": ("metric", "số liệu", "so lieu"),
     "not_applicable": ("not_applicable", "không áp dụng", "kad"),
+    "explanation": ("explanation", "giải trình", "giai trinh"),
 }
 APPRAISER_ALIASES: dict[str, tuple[str, ...]] = {
     "unit": SELF_ALIASES["unit"],
@@ -52,13 +54,19 @@ class SheetError(UserError):
     def __init__(self, problems: list[str], total: int | None = None) -> None:
         self.problems = problems
         self.total = total if total is not None else len(problems)
-        super().__init__(str(self))
+        self.text = self._words()  # in the language of the moment it is raised
+        super().__init__(self.text)
 
     def __str__(self) -> str:
+        return self.text
+
+    def _words(self) -> str:
         shown = "\n".join(f"  - {p}" for p in self.problems)
-        more = f"\n  … and {self.total - len(self.problems)} more" if self.total > len(self.problems) else ""
-        head = "1 problem" if self.total == 1 else f"{self.total} problems"
-        return f"{head}; nothing was written:\n{shown}{more}"
+        left = self.total - len(self.problems)
+        more = "\n  … " + tr("and {n} more", n=left) if left > 0 else ""
+        return trn("{n} problem; nothing was written:", "{n} problems; nothing was written:", self.total) + (
+            f"\n{shown}{more}"
+        )
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,19 @@ class ScoreRow:
     line: int
     refs: tuple[EvidenceRef, ...] = ()
     supplied_by: str = ""
+    explanation: str = ""
+
+
+FORM_COLUMNS = {  # a column's words when the table is a page's form (translated where used)
+    "unit": N_("unit"),
+    "criterion": N_("sub-criterion"),
+    "score": N_("self-score"),
+    "metric": N_("metric"),
+    "evidence": N_("evidence"),
+    "note": N_("note"),
+    "not_applicable": N_("not applicable"),
+    "explanation": N_("explanation"),
+}
 
 
 @dataclass
@@ -103,17 +124,23 @@ class Table:
     columns: dict[str, int]
     rows: Iterator[tuple[int, list[str]]]
     sheet: str | None = None  # a workbook's sheet (its places are written Sheet!F12)
+    form_rows: dict[int, str] | None = None  # a page's form: its rows' sub-criteria (places are "1.1.2, điểm")
 
     @property
     def workbook(self) -> bool:
         return self.sheet is not None
 
     def at(self, row: int, column: str | None = None) -> str:
+        if self.form_rows is not None:
+            place = self.form_rows.get(row, self.name)
+            return f"{place}, {tr(FORM_COLUMNS.get(column, column))}" if column else place
         if self.sheet is None:
-            return f"{self.name} line {row}" + (f", column {column}" if column else "")
+            if column:
+                return tr("{name} line {row}, column {column}", name=self.name, row=row, column=column)
+            return tr("{name} line {row}", name=self.name, row=row)
         if column in self.columns:
             return f"{self.name}: {self.sheet}!{get_column_letter(self.columns[column] + 1)}{row}"
-        return f"{self.name}: {self.sheet} row {row}"
+        return tr("{name}: {sheet} row {row}", name=self.name, sheet=self.sheet, row=row)
 
 
 @dataclass
@@ -143,13 +170,25 @@ def _columns(
     for key in required + optional:
         hits = [i for i, n in enumerate(names) if n in aliases[key]]
         if len(hits) > 1:
-            problems.append(f"{where}: column {key!r} appears {len(hits)} times")
+            problems.append(tr("{where}: column {key!r} appears {n} times", where=where, key=key, n=len(hits)))
         elif hits:
             columns[key] = hits[0]
         elif key in required:
             problems.append(
-                f"{where}: no {key!r} column (the header should have {', '.join(required)}"
-                + (f" and optionally {', '.join(optional)})" if optional else ")")
+                tr(
+                    "{where}: no {key!r} column (the header should have {required} and optionally {optional})",
+                    where=where,
+                    key=key,
+                    required=", ".join(required),
+                    optional=", ".join(optional),
+                )
+                if optional
+                else tr(
+                    "{where}: no {key!r} column (the header should have {required})",
+                    where=where,
+                    key=key,
+                    required=", ".join(required),
+                )
             )
     return columns, problems
 
@@ -158,27 +197,29 @@ def open_table(
     path: Path,
     aliases: dict[str, tuple[str, ...]] = SELF_ALIASES,
     required: tuple[str, ...] = ("unit", "criterion", "score"),
-    optional: tuple[str, ...] = ("evidence", "note", "metric", "not_applicable"),
+    optional: tuple[str, ...] = ("evidence", "note", "metric", "not_applicable", "explanation"),
 ) -> Table:
     """A CSV file (UTF-8, comma or semicolon separated) or an .xlsx workbook, NFC throughout, with the
     positions of its columns found from English or Vietnamese headers."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise SheetError([f"{path}: no such file"]) from None
+        raise SheetError([tr("{path}: no such file", path=path)]) from None
     except IsADirectoryError:
-        raise SheetError([f"{path}: is a directory, not a file"]) from None
+        raise SheetError([tr("{path}: is a directory, not a file", path=path)]) from None
     except OSError as exc:
-        raise SheetError([f"{path}: cannot be read ({exc.strerror})"]) from None
+        raise SheetError([tr("{path}: cannot be read ({why})", path=path, why=exc.strerror)]) from None
     if path.suffix.lower() in (".xlsx", ".xlsm") or raw[:2] == b"PK":
         return _workbook_table(path, raw, aliases, required, optional)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SheetError([f"{path} line {line}: is not UTF-8 text (save the sheet as 'CSV UTF-8')"]) from None
+        raise SheetError(
+            [tr("{path} line {line}: is not UTF-8 text (save the sheet as 'CSV UTF-8')", path=path, line=line)]
+        ) from None
     if "\x00" in text:
-        raise SheetError([f"{path}: is not a CSV text file"])
+        raise SheetError([tr("{path}: is not a CSV text file", path=path)])
     # One NFC pass over the whole text equals NFC per cell: separators and line breaks never combine.
     text = unicodedata.normalize("NFC", text)
     first = text.split("\n", 1)[0]
@@ -187,10 +228,14 @@ def open_table(
     try:
         header = next(reader)
     except StopIteration:
-        raise SheetError([f"{path}: is empty (expected a header line: unit,criterion,score,evidence,note)"]) from None
+        raise SheetError(
+            [tr("{path}: is empty (expected a header line: unit,criterion,score,evidence,note)", path=path)]
+        ) from None
     except csv.Error as exc:
-        raise SheetError([f"{path} line 1: {exc}"]) from None
-    columns, problems = _columns(path.name, f"{path} line 1", header, aliases, required, optional)
+        raise SheetError([tr("{name} line {row}", name=path, row=1) + f": {exc}"]) from None
+    columns, problems = _columns(
+        path.name, tr("{name} line {row}", name=path, row=1), header, aliases, required, optional
+    )
     if problems:
         raise SheetError(problems)
 
@@ -199,7 +244,7 @@ def open_table(
             for record in reader:
                 yield reader.line_num, record
         except csv.Error as exc:
-            raise SheetError([f"{path.name} line {reader.line_num}: {exc}"]) from None
+            raise SheetError([tr("{name} line {row}", name=path.name, row=reader.line_num) + f": {exc}"]) from None
 
     return Table(path.name, columns, rows())
 
@@ -224,8 +269,13 @@ def _workbook_table(
             return Table(path.name, columns, normalized, sheet=sheet)
     raise SheetError(
         [
-            f"{path.name}: {sheet} has no header row with the columns {', '.join(required)} "
-            "(a workbook exported by `cchc … export` has it on row 4)"
+            tr(
+                "{name}: {sheet} has no header row with the columns {required} "
+                "(a workbook exported by `cchc … export` has it on row 4)",
+                name=path.name,
+                sheet=sheet,
+                required=", ".join(required),
+            )
         ]
     )
 
@@ -235,7 +285,7 @@ def cell_of(record: list[str], columns: dict[str, int], key: str) -> str:
     return record[index].strip() if index is not None and index < len(record) else ""
 
 
-SELF_KEYS = ("unit", "criterion", "score", "metric", "evidence", "note", "not_applicable")
+SELF_KEYS = ("unit", "criterion", "score", "metric", "evidence", "note", "not_applicable", "explanation")
 
 
 def _picker(columns: dict[str, int], keys: tuple[str, ...]) -> Callable[[list[str]], tuple[str, ...]]:
@@ -278,9 +328,9 @@ def iter_self_assessment(
         slot = units.get(unit_code)
         if slot is None:
             sheet.problem(
-                f"{table.at(line, 'unit')}: {unit_code!r} is not a unit of this cycle"
+                tr("{at}: {unit!r} is not a unit of this cycle", at=table.at(line, "unit"), unit=unit_code)
                 if unit_code
-                else f"{table.at(line, 'unit')}: is empty"
+                else tr("{at}: is empty", at=table.at(line, "unit"))
             )
             continue
         if slot.refusal:
@@ -289,20 +339,30 @@ def iter_self_assessment(
         sub_slot = subs[slot.framework_id].get(code)
         if sub_slot is None:
             sheet.problem(
-                f"{table.at(line, 'criterion')}: {code!r} is not a sub-criterion of {unit_code}'s framework"
+                tr(
+                    "{at}: {code!r} is not a sub-criterion of {unit}'s framework",
+                    at=table.at(line, "criterion"),
+                    code=code,
+                    unit=unit_code,
+                )
                 if code
-                else f"{table.at(line, 'criterion')}: is empty"
+                else tr("{at}: is empty", at=table.at(line, "criterion"))
             )
             continue
         if slot.open_criteria is not None and code not in slot.open_criteria:
             sheet.problem(
-                f"{table.at(line, 'criterion')}: {code} is not open to this import for {unit_code} (open now: "
-                f"{', '.join(sorted(slot.open_criteria)) or 'none'})"
+                tr(
+                    "{at}: {code} is not open to this import for {unit} (open now: {open})",
+                    at=table.at(line, "criterion"),
+                    code=code,
+                    unit=unit_code,
+                    open=", ".join(sorted(slot.open_criteria)) or tr("none"),
+                )
             )
             continue
         key = (slot.assessment_id << 32) | sub_slot.criterion_id
         if key in seen:
-            sheet.problem(f"{table.at(line)}: {unit_code} {code} appears a second time")
+            sheet.problem(tr("{at}: {unit} {code} appears a second time", at=table.at(line), unit=unit_code, code=code))
             continue
         seen.add(key)
         if table.workbook:
@@ -316,13 +376,21 @@ def iter_self_assessment(
             expected = slot.open_criteria if slot.open_criteria is not None else set(subs[slot.framework_id])
             missing = sorted(set(expected) - codes, key=natural_key)
             if missing:
+                listed = ", ".join(missing[:8]) + (
+                    " " + tr("and {n} more", n=len(missing) - 8) if len(missing) > 8 else ""
+                )
                 sheet.problem(
-                    f"{table.name}: {table.sheet}: the rows of {unit_code} {', '.join(missing[:8])}"
-                    + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-                    + " are missing (the workbook's rows were changed; export it again)"
+                    tr(
+                        "{name}: {sheet}: the rows of {unit} {codes} are missing (the workbook's rows were changed; "
+                        "export it again)",
+                        name=table.name,
+                        sheet=table.sheet,
+                        unit=unit_code,
+                        codes=listed,
+                    )
                 )
     if empty and not sheet.problem_count:
-        sheet.problem(f"{table.name}: has a header but no rows")
+        sheet.problem(tr("{name}: has a header but no rows", name=table.name))
 
 
 def read_self_assessment(
@@ -338,8 +406,9 @@ def read_self_assessment(
 
 
 @lru_cache(maxsize=65536)
-def _evidence(cell: str, window: tuple[date | None, date | None]) -> tuple[tuple[EvidenceRef, ...], str]:
-    """The references of an evidence cell, or what is wrong with them (units repeat cells: cached)."""
+def _evidence(cell: str, window: tuple[date | None, date | None], lang: str) -> tuple[tuple[EvidenceRef, ...], str]:
+    """The references of an evidence cell, or what is wrong with them, in `lang` (units repeat cells:
+    cached)."""
     try:
         refs = parse_references(cell)
     except BadReference as exc:
@@ -348,8 +417,11 @@ def _evidence(cell: str, window: tuple[date | None, date | None]) -> tuple[tuple
     if late:
         start, end = window
         span = (f"{start:%d/%m/%Y}" if start else "…") + (f" – {end:%d/%m/%Y}" if end else " – …")
-        return (), (
-            f"{late[0].symbol} is dated {late[0].issued_on:%d/%m/%Y}, outside the cycle's evidence window ({span})"
+        return (), tr(
+            "{symbol} is dated {day}, outside the cycle's evidence window ({span})",
+            symbol=late[0].symbol,
+            day=f"{late[0].issued_on:%d/%m/%Y}",
+            span=span,
         )
     return refs, ""
 
@@ -378,17 +450,23 @@ def _score_row(
     window: tuple[date | None, date | None],
 ) -> ScoreRow | None:
     score_text, metric_text, evidence, note = cells[2], cells[3], " ".join(cells[4].split()), cells[5]
-    marked = cells[6].lower() in MARKED
+    marked, explanation = cells[6].lower() in MARKED, cells[7]
     sub = sub_slot.sub
     refs: tuple[EvidenceRef, ...] = ()
     if evidence:
-        refs, trouble = _evidence(evidence, window)
+        refs, trouble = _evidence(evidence, window, language())
         if trouble:
             sheet.problem(f"{table.at(line, 'evidence')}: {trouble}")
             return None
     if marked or score_text.lower() in NOT_APPLICABLE:
         if not note:
-            sheet.problem(f"{table.at(line, 'note')}: {code} is marked not applicable; say why in the note (Ghi chú)")
+            sheet.problem(
+                tr(
+                    "{at}: {code} is marked not applicable; say why in the note (Ghi chú)",
+                    at=table.at(line, "note"),
+                    code=code,
+                )
+            )
             return None
         return ScoreRow(
             slot.assessment_id,
@@ -403,6 +481,7 @@ def _score_row(
             line,
             refs,
             slot.supplied_by or unit_code,
+            explanation,
         )
     points: Decimal | None = None
     metric: str | None = None
@@ -411,8 +490,13 @@ def _score_row(
         if not metric_text:
             example = "45/200" if sub.metric.kind == "ratio" else "3"
             sheet.problem(
-                f"{table.at(line, 'metric')}: {code} is measured ({sub.metric.label or sub.metric.kind}); "
-                f"give the figure, e.g. {example}"
+                tr(
+                    "{at}: {code} is measured ({label}); give the figure, e.g. {example}",
+                    at=table.at(line, "metric"),
+                    code=code,
+                    label=sub.metric.label or sub.metric.kind,
+                    example=example,
+                )
             )
             return None
         try:
@@ -427,25 +511,43 @@ def _score_row(
         try:
             declared, hundredths = _declared(score_text)
         except ValueError:
-            sheet.problem(f"{table.at(line, 'score')}: {score_text!r} is not a number")
+            sheet.problem(tr("{at}: {score!r} is not a number", at=table.at(line, "score"), score=score_text))
             return None
         if declared < 0 or declared > sub.max_points:
-            sheet.problem(f"{table.at(line, 'score')}: {score_text} is outside 0..{sub.max_points} for {code}")
+            sheet.problem(
+                tr(
+                    "{at}: {score} is outside 0..{max} for {code}",
+                    at=table.at(line, "score"),
+                    score=score_text,
+                    max=sub.max_points,
+                    code=code,
+                )
+            )
             return None
         if hundredths is None:
-            sheet.problem(f"{table.at(line, 'score')}: {score_text} has more than two decimals")
+            sheet.problem(tr("{at}: {score} has more than two decimals", at=table.at(line, "score"), score=score_text))
             return None
         if points is not None and declared != points:
             sheet.problem(
-                f"{table.at(line, 'score')}: {score_text} does not match the metric {metric}, which gives "
-                f"{points} (leave the score empty for a measured sub-criterion)"
+                tr(
+                    "{at}: {score} does not match the metric {metric}, which gives {points} (leave the score empty "
+                    "for a measured sub-criterion)",
+                    at=table.at(line, "score"),
+                    score=score_text,
+                    metric=metric,
+                    points=points,
+                )
             )
             return None
         points = declared
     if points is None:
         sheet.problem(
-            f"{table.at(line, 'score')}: {code} has no score (write 0..{sub.max_points}, or mark it not "
-            "applicable, with a note)"
+            tr(
+                "{at}: {code} has no score (write 0..{max}, or mark it not applicable, with a note)",
+                at=table.at(line, "score"),
+                code=code,
+                max=sub.max_points,
+            )
         )
         return None
     return ScoreRow(
@@ -461,6 +563,7 @@ def _score_row(
         line,
         refs,
         slot.supplied_by or unit_code,
+        explanation,
     )
 
 
@@ -492,34 +595,57 @@ def read_appraiser_scores(
             continue
         slot = units.get(unit_code)
         if slot is None:
-            sheet.problem(f"{table.at(line, 'unit')}: {unit_code!r} is not a unit waiting for appraisal")
+            sheet.problem(
+                tr("{at}: {unit!r} is not a unit waiting for appraisal", at=table.at(line, "unit"), unit=unit_code)
+            )
             continue
         if slot.refusal:
             sheet.problem(f"{table.at(line, 'unit')}: {slot.refusal}")
             continue
         sub_slot = subs[slot.framework_id].get(code)
         if sub_slot is None:
-            sheet.problem(f"{table.at(line, 'criterion')}: {code!r} is not a sub-criterion of {unit_code}'s framework")
-            continue
-        if (slot.assessment_id, sub_slot.criterion_id) in seen:
-            sheet.problem(f"{table.at(line)}: {unit_code} {code} appears a second time")
-            continue
-        seen.add((slot.assessment_id, sub_slot.criterion_id))
-        try:
-            value = parse_decimal(score_text)
-        except ValueError:
-            sheet.problem(f"{table.at(line, 'score')}: {score_text!r} is not a number")
-            continue
-        if value < 0 or value > sub_slot.sub.max_points or value != value.quantize(CENT):
             sheet.problem(
-                f"{table.at(line, 'score')}: {score_text} is not a score of 0..{sub_slot.sub.max_points} "
-                "with at most two decimals"
+                tr(
+                    "{at}: {code!r} is not a sub-criterion of {unit}'s framework",
+                    at=table.at(line, "criterion"),
+                    code=code,
+                    unit=unit_code,
+                )
             )
             continue
-        if not note:
-            sheet.problem(f"{table.at(line, 'note')}: say why the appraised score differs (the unit will read it)")
+        if (slot.assessment_id, sub_slot.criterion_id) in seen:
+            sheet.problem(tr("{at}: {unit} {code} appears a second time", at=table.at(line), unit=unit_code, code=code))
+            continue
+        seen.add((slot.assessment_id, sub_slot.criterion_id))
+        value, problem = appraiser_points(partial(table.at, line), sub_slot.sub, score_text, note)
+        if problem or value is None:
+            sheet.problem(problem or "")
             continue
         rows.append(
             AppraiserRow(slot.assessment_id, sub_slot.criterion_id, unit_code, code, to_hundredths(value), note)
         )
     return rows, sheet.problems, sheet.problem_count
+
+
+def appraiser_points(
+    at: Callable[[str], str], sub: SubCriterion, score_text: str, note: str
+) -> tuple[Decimal | None, str | None]:
+    """An appraiser's own score for a row (None: the rules decide), or the problem with it, named by its
+    place: a score of 0..max with at most two decimals, and a comment saying why (the unit reads it). The
+    same check for the appraisal workbook and the appraiser's page."""
+    if not score_text.strip():
+        return None, None
+    try:
+        value = parse_decimal(score_text)
+    except ValueError:
+        return None, tr("{at}: {score!r} is not a number", at=at("score"), score=score_text)
+    if value < 0 or value > sub.max_points or value != value.quantize(CENT):
+        return None, tr(
+            "{at}: {score} is not a score of 0..{max} with at most two decimals",
+            at=at("score"),
+            score=score_text,
+            max=sub.max_points,
+        )
+    if not note.strip():
+        return None, tr("{at}: say why the appraised score differs (the unit will read it)", at=at("note"))
+    return value, None

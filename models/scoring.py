@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from cchc.models.framework import AdjustmentItem, ClassBand, SubCriterion
+from cchc.models.i18n import tr
 from cchc.models.text import parse_decimal
 
 ZERO = Decimal("0.00")
@@ -52,7 +53,9 @@ class MetricValue:
 def _whole(part: str, raw: str) -> Decimal:
     value = parse_decimal(part)
     if value != value.to_integral_value():
-        raise ValueError(f"metric {raw!r}: counts are whole numbers (write 1500, without a thousands separator)")
+        raise ValueError(
+            tr("metric {raw!r}: counts are whole numbers (write 1500, without a thousands separator)", raw=raw)
+        )
     return value
 
 
@@ -62,18 +65,18 @@ def parse_metric(text: str, kind: str) -> MetricValue:
     if kind == "ratio":
         parts = raw.split("/")
         if len(parts) != 2:
-            raise ValueError(f"metric {raw!r} should be a ratio of two counts, like 45/200")
+            raise ValueError(tr("metric {raw!r} should be a ratio of two counts, like 45/200", raw=raw))
         numerator, denominator = (_whole(p, raw) for p in parts)
         if denominator <= 0:
-            raise ValueError(f"metric {raw!r}: the total after '/' should be more than 0")
+            raise ValueError(tr("metric {raw!r}: the total after '/' should be more than 0", raw=raw))
         if numerator < 0 or numerator > denominator:
-            raise ValueError(f"metric {raw!r}: the count before '/' should be between 0 and the total")
+            raise ValueError(tr("metric {raw!r}: the count before '/' should be between 0 and the total", raw=raw))
         return MetricValue(numerator, denominator)
     if "/" in raw:
-        raise ValueError(f"metric {raw!r} should be a single count, like 3")
+        raise ValueError(tr("metric {raw!r} should be a single count, like 3", raw=raw))
     count = _whole(raw, raw)
     if count < 0:
-        raise ValueError(f"metric {raw!r} should not be negative")
+        raise ValueError(tr("metric {raw!r} should not be negative", raw=raw))
     return MetricValue(count)
 
 

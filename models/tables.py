@@ -200,6 +200,8 @@ class Score(SQLModel, table=True):
     metric: str | None = Field(default=None, max_length=60)
     evidence: str = _text()
     note: str = _text()
+    explanation: str = Field(default="", sa_type=Text, nullable=False, sa_column_kwargs={"server_default": ""})
+    # why evidence is missing or late (giải trình): the appraiser reads it beside the rules' "no evidence → 0"
     appraised_points: Decimal | None = _points(nullable=True)
     appraiser_points: Decimal | None = _points(nullable=True)  # an appraiser's own judgement, if given
     appraisal_note: str = _text()
@@ -498,6 +500,7 @@ __all__ = [
     "Deadline",
     "FieldResult",
     "Framework",
+    "Invitation",
     "OrgUnit",
     "OutboxMessage",
     "Person",
@@ -519,3 +522,21 @@ class Login(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     created_at: datetime = _when(nullable=False)  # type: ignore[assignment]
     updated_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+
+
+class Invitation(SQLModel, table=True):
+    """A single-use link to choose a dashboard password: an invitation ('invite') or a password reset
+    ('reset'). Only the SHA-256 of the link's token is kept, never the token. A link is used once
+    (`used_at`), expires (`expires_at`), and a newer link for the same person and purpose revokes it
+    (`revoked_at`: kept for the record, never deleted)."""
+
+    __tablename__ = "invitation"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    purpose: str = Field(max_length=10)  # invite | reset
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    created_by: str = Field(max_length=100)  # who sent it: a person's code, or system:… for "forgot password"
+    expires_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    used_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()

@@ -50,6 +50,7 @@ SELF_COLUMNS = (
     Column("not_applicable", "Không áp dụng", 10, editable=True),
     Column("evidence", "Tài liệu kiểm chứng", 48, editable=True),
     Column("note", "Ghi chú", 30, editable=True),
+    Column("explanation", "Giải trình", 30, editable=True),
     Column("supplied_by", "Đơn vị cung cấp", 16),
 )
 APPRAISAL_COLUMNS = (
@@ -109,6 +110,7 @@ class RowValues:
     not_applicable: bool = False
     evidence: str = ""
     note: str = ""
+    explanation: str = ""
     supplied_by: str = ""
     proposed: Decimal | None = None
     rule: str = ""
@@ -185,13 +187,16 @@ def _write(spec: SheetSpec, columns: Sequence[Column], title: str, sheet_name: s
                     "evidence": values.evidence or None,
                     "note": (values.appraiser_note if appraisal else values.note) or None,
                     "unit_note": values.note or None,
+                    "explanation": values.explanation or None,
                     "supplied_by": values.supplied_by or None,
                     "proposed": _number(values.proposed),
                     "rule": RULE_NAMES.get(values.rule, values.rule) or None,
                 }
                 for column in columns:
                     cell = sheet.cell(row=row, column=index[column.key], value=cells.get(column.key))
-                    cell.alignment = Alignment(wrap_text=column.key in ("name", "evidence", "note"), vertical="top")
+                    cell.alignment = Alignment(
+                        wrap_text=column.key in ("name", "evidence", "note", "explanation"), vertical="top"
+                    )
                     if column.editable:
                         cell.protection = Protection(locked=False)
                         cell.fill = EDITABLE

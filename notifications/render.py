@@ -31,6 +31,7 @@ KINDS = (
     "award_notice",
     "award_decision",
     "acting_signature_notice",
+    "invitation",  # a single-use link to choose a dashboard password (purpose: invite | reset)
 )
 LANGUAGES = ("vi", "en")
 MULTILINE = frozenset({"note"})  # the only values that may span lines (in the body, never in a header)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 
+from cchc.models.i18n import N_
 from cchc.states import guards as g
 from cchc.states.machine import Move, StateMachine
 
@@ -18,7 +19,7 @@ class AwardState(StrEnum):
 
 
 A = AwardState
-DECIDES = g.leadership_only("decides awards")
+DECIDES = g.leadership_only(N_("decides awards"))
 
 TRANSITIONS: tuple[Move, ...] = (
     Move(

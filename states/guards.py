@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cchc.models.i18n import N_, tr
 from cchc.models.org import Role
 from cchc.models.people import Actor
 
@@ -132,7 +133,7 @@ class Context:
 
 def _codes(codes: tuple[str, ...], limit: int = 8) -> str:
     shown = ", ".join(codes[:limit])
-    return shown + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
+    return shown + (" " + tr("and {n} more", n=len(codes) - limit) if len(codes) > limit else "")
 
 
 # --- who may act ----------------------------------------------------------------------------------
@@ -144,7 +145,9 @@ def _only(who: str, allowed: Callable[[Actor], bool], name: str) -> Callable[[st
 
     def guard_for(does: str) -> Guard:
         def guard(ctx: Context) -> str | None:
-            return None if allowed(ctx.actor) else f"only {who} {does}, not {ctx.actor.label()}"
+            if allowed(ctx.actor):
+                return None
+            return tr("only {who} {does}, not {actor}", who=tr(who), does=tr(does), actor=ctx.actor.label())
 
         guard.__name__ = name
         guard.__doc__ = f"Only {who} {does}."
@@ -153,16 +156,16 @@ def _only(who: str, allowed: Callable[[Actor], bool], name: str) -> Callable[[st
     return guard_for
 
 
-coordinator_only = _only("a coordinator", lambda a: a.is_coordinator, "is_coordinator")
+coordinator_only = _only(N_("a coordinator"), lambda a: a.is_coordinator, "is_coordinator")
 coordinator_or_leader = _only(
-    "a coordinator or the authority's leadership", lambda a: a.acts_for_authority, "is_coordinator_or_leader"
+    N_("a coordinator or the authority's leadership"), lambda a: a.acts_for_authority, "is_coordinator_or_leader"
 )
 coordinator_leader_or_system = _only(
-    "a coordinator or the authority's leadership",
+    N_("a coordinator or the authority's leadership"),
     lambda a: a.acts_for_authority or a.is_system,
     "is_authority_or_system",
 )
-leadership_only = _only("the authority's head or a deputy", lambda a: a.is_authority_leader, "is_authority_leader")
+leadership_only = _only(N_("the authority's head or a deputy"), lambda a: a.is_authority_leader, "is_authority_leader")
 
 
 def is_unit_member_or_coordinator(ctx: Context) -> str | None:
@@ -172,44 +175,58 @@ def is_unit_member_or_coordinator(ctx: Context) -> str | None:
         return None
     if actor.unit_code == unit and actor.roles & UNIT_ROLES:
         return None
-    return f"{actor.label()} is neither the head, a deputy or the focal officer of {unit} nor a coordinator"
+    return tr(
+        "{actor} is neither the head, a deputy or the focal officer of {unit} nor a coordinator",
+        actor=actor.label(),
+        unit=unit,
+    )
 
 
 def is_appraiser(ctx: Context) -> str | None:
     if "appraiser" in ctx.actor.roles:
         return None
-    return f"{ctx.actor.label()} is not an appraiser"
+    return tr("{actor} is not an appraiser", actor=ctx.actor.label())
 
 
 def is_independent_of_unit(ctx: Context) -> str | None:
     """Nobody appraises their own unit."""
     if ctx.unit.unit_code in ctx.actor.own_units:
-        return f"{ctx.actor.label()} belongs to {ctx.unit.unit_code} and cannot appraise their own unit"
+        return tr(
+            "{actor} belongs to {unit} and cannot appraise their own unit",
+            actor=ctx.actor.label(),
+            unit=ctx.unit.unit_code,
+        )
     return None
 
 
 def is_authority_staff(ctx: Context) -> str | None:
     if ctx.actor.is_authority_staff:
         return None
-    return f"{ctx.actor.label()} does not act for the authority (a coordinator, appraiser or its leadership)"
+    return tr(
+        "{actor} does not act for the authority (a coordinator, appraiser or its leadership)",
+        actor=ctx.actor.label(),
+    )
 
 
 def is_authority(ctx: Context) -> str | None:
     """Only the authority publishes: its coordinators or its leadership."""
     if ctx.actor.acts_for_authority:
         return None
-    return f"only the authority publishes: {ctx.actor.label()} is neither a coordinator nor the authority's leadership"
+    return tr(
+        "only the authority publishes: {actor} is neither a coordinator nor the authority's leadership",
+        actor=ctx.actor.label(),
+    )
 
 
 def is_authority_or_system(ctx: Context) -> str | None:
     """The orchestrator itself, or the authority's coordinators and leadership."""
     if ctx.actor.is_system or ctx.actor.acts_for_authority:
         return None
-    return f"{ctx.actor.label()} does not act for the authority (a coordinator or its leadership does)"
+    return tr("{actor} does not act for the authority (a coordinator or its leadership does)", actor=ctx.actor.label())
 
 
 # A publication is reopened only on the authority leadership's word.
-is_authority_leader = leadership_only("may reopen a publication")
+is_authority_leader = leadership_only(N_("may reopen a publication"))
 
 
 # --- what the record must satisfy -----------------------------------------------------------------
@@ -218,14 +235,14 @@ is_authority_leader = leadership_only("may reopen a publication")
 def has_all_applicable_scored(ctx: Context) -> str | None:
     unscored = ctx.unit.unscored
     if unscored:
-        return f"{len(unscored)} applicable sub-criteria have no self-score: {_codes(unscored)}"
+        return tr("{n} applicable sub-criteria have no self-score: {codes}", n=len(unscored), codes=_codes(unscored))
     return None
 
 
 def has_scores_within_range(ctx: Context) -> str | None:
     bad = ctx.unit.out_of_range
     if bad:
-        return f"{len(bad)} self-scores are outside 0..max: {_codes(bad)}"
+        return tr("{n} self-scores are outside 0..max: {codes}", n=len(bad), codes=_codes(bad))
     return None
 
 
@@ -234,25 +251,35 @@ def has_signed_commitment(ctx: Context) -> str | None:
     facts = ctx.unit
     if not facts.commitment_required or facts.commitment_signed:
         return None
-    return f"the head of {facts.unit_code} has not signed the responsibility commitment yet (the cycle requires it)"
+    return tr(
+        "the head of {unit} has not signed the responsibility commitment yet (the cycle requires it)",
+        unit=facts.unit_code,
+    )
 
 
 def has_reason(ctx: Context) -> str | None:
-    return None if ctx.reason.strip() else "a reason (note) is required"
+    return None if ctx.reason.strip() else tr("a reason (note) is required")
 
 
 def is_before_appraisal(ctx: Context) -> str | None:
     """A unit may withdraw (rút lại) its submission only until appraisal starts."""
     if ctx.unit.cycle_phase == "self_assessment":
         return None
-    return f"appraisal of the {ctx.unit.cycle_year} cycle has started: the submission can no longer be withdrawn"
+    return tr(
+        "appraisal of the {year} cycle has started: the submission can no longer be withdrawn",
+        year=ctx.unit.cycle_year,
+    )
 
 
 def is_appraisal_open(ctx: Context) -> str | None:
     """Appraisal starts only after the self-assessment phase is closed."""
     if ctx.unit.cycle_phase in ("appraisal", "published"):
         return None
-    return f"the {ctx.unit.cycle_year} cycle is in phase {ctx.unit.cycle_phase!r}; appraisal has not started"
+    return tr(
+        "the {year} cycle is in phase {phase!r}; appraisal has not started",
+        year=ctx.unit.cycle_year,
+        phase=ctx.unit.cycle_phase,
+    )
 
 
 # --- the cycle ------------------------------------------------------------------------------------
@@ -266,7 +293,7 @@ def is_submission_closed(ctx: Context) -> str | None:
         return None
     if cycle.submission_due is not None and ctx.at >= cycle.submission_due:
         return None
-    return f"{waiting} units have not submitted and the submission deadline has not passed"
+    return tr("{n} units have not submitted and the submission deadline has not passed", n=waiting)
 
 
 def has_all_assessments_ready(ctx: Context) -> str | None:
@@ -275,7 +302,7 @@ def has_all_assessments_ready(ctx: Context) -> str | None:
     if not waiting:
         return None
     detail = ", ".join(f"{n} {s}" for s, n in sorted(waiting.items()))
-    return f"not every assessment is ready to publish ({detail})"
+    return tr("not every assessment is ready to publish ({detail})", detail=detail)
 
 
 # --- heads' commitments ---------------------------------------------------------------------------
@@ -296,8 +323,17 @@ def is_rightful_signer(ctx: Context) -> str | None:
     facts = ctx.commitment
     if signing_capacity(ctx.actor, facts):
         return None
-    who = "its head" if facts.heads else "a deputy acting for its missing head"
-    return f"{ctx.actor.label()} does not lead {facts.unit_code}: only {who} signs its commitment"
+    if facts.heads:
+        return tr(
+            "{actor} does not lead {unit}: only its head signs its commitment",
+            actor=ctx.actor.label(),
+            unit=facts.unit_code,
+        )
+    return tr(
+        "{actor} does not lead {unit}: only a deputy acting for its missing head signs its commitment",
+        actor=ctx.actor.label(),
+        unit=facts.unit_code,
+    )
 
 
 def is_counterpart_signed(ctx: Context) -> str | None:
@@ -305,11 +341,14 @@ def is_counterpart_signed(ctx: Context) -> str | None:
     facts = ctx.commitment
     if facts.parent_signed:
         return None
-    return f"the commitment of {facts.parent_unit} (the counterpart) is not signed yet: commitments go top-down"
+    return tr(
+        "the commitment of {unit} (the counterpart) is not signed yet: commitments go top-down",
+        unit=facts.parent_unit,
+    )
 
 
-is_coordinator_or_leader = coordinator_or_leader("records a paper signature")
+is_coordinator_or_leader = coordinator_or_leader(N_("records a paper signature"))
 
 
 def has_scan(ctx: Context) -> str | None:
-    return None if ctx.commitment.has_scan else "a paper signature is recorded with its scanned file"
+    return None if ctx.commitment.has_scan else tr("a paper signature is recorded with its scanned file")

@@ -11,6 +11,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.states.guards import Context, Guard
 
 
@@ -22,11 +23,22 @@ class TransitionNotAllowed(UserError):
         self.state = state
         self.reason = reason
         self.subject = subject
-        super().__init__(str(self))
+        self.text = self._words()  # in the language of the moment it is raised
+        super().__init__(self.text)
 
     def __str__(self) -> str:
+        return self.text
+
+    def _words(self) -> str:
         who = f"{self.subject}: " if self.subject else ""
-        return f"{who}cannot {self.trigger.replace('_', ' ')} from state {self.state!r}: {self.reason}"
+        # in Vietnamese the reason alone: the guard's sentence says what is missing, not that a state is wrong
+        return tr(
+            "{who}cannot {trigger} from state {state!r}: {reason}",
+            who=who,
+            trigger=self.trigger.replace("_", " "),
+            state=self.state,
+            reason=self.reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -131,21 +143,27 @@ class StateMachine:
         """The state after `trigger` from `state`, or TransitionNotAllowed with the reason."""
         state = str(state)
         if trigger not in self._triggers:
-            raise TransitionNotAllowed(trigger, state, f"unknown trigger (known: {', '.join(self.triggers)})", subject)
+            known = ", ".join(self.triggers)
+            raise TransitionNotAllowed(trigger, state, tr("unknown trigger (known: {known})", known=known), subject)
         if state not in self._states:
-            raise TransitionNotAllowed(trigger, state, "unknown state", subject)
+            raise TransitionNotAllowed(trigger, state, tr("unknown state"), subject)
         model = self._subject()
         model.state, model.ctx, model.refusal = state, ctx, None
         try:
             moved = model.trigger(trigger)  # type: ignore[attr-defined]
         except MachineError:
             allowed = self.allowed_from(state)
-            hint = f"from {state!r} only {', '.join(allowed)}" if allowed else f"nothing leaves {state!r}"
-            raise TransitionNotAllowed(trigger, state, f"not a move of this state ({hint})", subject) from None
+            hint = (
+                tr("from {state!r} only {moves}", state=state, moves=", ".join(allowed))
+                if allowed
+                else tr("nothing leaves {state!r}", state=state)
+            )
+            reason = tr("not a move of this state ({hint})", hint=hint)
+            raise TransitionNotAllowed(trigger, state, reason, subject) from None
         finally:
             model.ctx = None
         if not moved:
-            raise TransitionNotAllowed(trigger, state, model.refusal or "refused", subject)
+            raise TransitionNotAllowed(trigger, state, model.refusal or tr("refused"), subject)
         return model.state
 
     def mermaid(self, title: str) -> str:

@@ -25,6 +25,7 @@ from cchc.flows.demo.story import at, step
 from cchc.flows.display import console, print_ranking
 from cchc.flows.notify import flush_flow
 from cchc.flows.params import FlushParams
+from cchc.flows.passwords import set_password
 from cchc.flows.ranking import read_ranking
 from cchc.models.db import get_engine
 from cchc.models.errors import UserError
@@ -69,6 +70,29 @@ def run_demo(url: str) -> None:
         f"\nTry: cchc --database-url {url} audit log --unit CAH-EHL  |  cycle status --year 2021  |  notify status\n"
     )
     print_ranking(read_ranking(url, 2021))
+    _browser_logins(url)
+
+
+DEMO_PASSWORD = "demo-cchc-2021"  # the demo's people only: a real province invites its people (`login invite`)
+DEMO_LOGINS = (
+    ("pv01.coord1", "bộ phận điều phối: tổng quan, rà soát hạn, công bố"),
+    ("pv01.appr1", "thẩm định viên: hàng đợi và bảng thẩm định"),
+    ("ehl.focal", "cán bộ đầu mối CAH-EHL: bảng tự đánh giá, văn bản của đơn vị"),
+    ("gd", "Giám đốc: kết quả, nhật ký kiểm toán"),
+)
+
+
+def _browser_logins(url: str) -> None:
+    """Give four of the demo's people a password, and say where to log in to see the cycle in the browser."""
+    for code, _ in DEMO_LOGINS:
+        set_password(url, code, DEMO_PASSWORD, None, at("13/04/2022", "11:00"))
+    console.print(
+        f"\nSee it in the browser: cchc --database-url {url} dashboard, then http://127.0.0.1:8000/ "
+        f"(password {DEMO_PASSWORD!r} for each of):",
+        markup=False,
+    )
+    for code, what in DEMO_LOGINS:
+        console.print(f"  {code:<12} {what}", markup=False)
 
 
 def _demo_settings(mailbox: LoopbackMailbox, work: Path) -> dict[str, str | None]:

@@ -15,6 +15,7 @@ module puts it together (the routes, the failure pages, the middleware); each pa
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -35,10 +36,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cchc.config.settings import get_settings
 from cchc.flows.runtime import engine_for, now
-from cchc.flows.web import actions, audit, login, overview, ranking, signing, unit
+from cchc.flows.web import accounts, actions, audit, grid, login, overview, ranking, signing, unit, workspace
 from cchc.flows.web.dashboard import COOKIE, HERE, Dashboard, Forbidden, LoginRequired, describe_error
 from cchc.flows.web.settings import DashboardSettings, secret_key
 from cchc.models.errors import UserError
+from cchc.models.i18n import speaking
 
 MAX_BODY = 1024 * 1024
 
@@ -86,6 +88,19 @@ register_url_convertor("year", YearConvertor())
 register_url_convertor("code", CodeConvertor())
 
 
+class Language:
+    """Every request speaks the dashboard's language (models/i18n.py): the refusals the flows raise read in
+    Vietnamese unless the settings say English."""
+
+    def __init__(self, app: ASGIApp, language: str | None) -> None:
+        self.app = app
+        self.language = language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with speaking(self.language):
+            await self.app(scope, receive, send)
+
+
 class SecurityHeaders:
     """Adds the security headers to every response."""
 
@@ -105,16 +120,40 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def routes() -> list[Route | Mount]:
-    """Every page and action: its address, its method, and the module that serves it."""
+def routes(upload_limit: int = 21 * 1_048_576) -> list[Route | Mount]:
+    """Every page and action: its address, its method, and the module that serves it. A form that carries a
+    file may be `upload_limit` bytes long; any other, MAX_BODY."""
+    unit_path = "/cycles/{year:year}/units/{code:code}"
     return [
-        Route("/", overview.home, name="home"),
+        Route("/", workspace.home, name="home"),
         Route("/login", login.page, methods=["GET"]),
         Route("/login", login.login, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
+        # accounts: invitations and password resets (flows/web/accounts.py)
+        Route("/invite/{token}", accounts.invitation_page, methods=["GET"]),
+        Route("/invite/{token}", accounts.choose_password, methods=["POST"]),
+        Route("/forgot", accounts.forgot_page, methods=["GET"]),
+        Route("/forgot", accounts.forgot, methods=["POST"]),
+        Route("/people", accounts.people_page, methods=["GET"]),
+        Route("/people/invite", accounts.invite_people, methods=["POST"]),
         Route("/cycles/{year:year}", overview.page),
         Route("/cycles/{year:year}/ranking", ranking.page),
         Route("/cycles/{year:year}/units/{code:code}", unit.page),
+        # the unit's workspace: its self-assessment grid, evidence files, workbook, submit and withdraw
+        Route(f"{unit_path}/self-assessment", grid.page),
+        Route(f"{unit_path}/self-assessment", grid.save, methods=["POST"]),
+        Route(f"{unit_path}/self-assessment/{{trigger}}", grid.move, methods=["POST"]),
+        Route(f"{unit_path}/evidence", grid.upload, methods=["POST"], max_body_size=upload_limit),
+        Route(f"{unit_path}/files/{{sha256:code}}", grid.file),
+        Route(f"{unit_path}/workbook", grid.workbook),
+        Route(f"{unit_path}/documents", grid.documents, methods=["POST"]),
+        Route(f"{unit_path}/contributors", grid.contributors, methods=["POST"]),
+        Route(f"{unit_path}/workbook", grid.upload_workbook, methods=["POST"], max_body_size=upload_limit),
+        # the appraiser's workspace
+        Route(f"{unit_path}/appraisal", workspace.appraisal_page),
+        Route(f"{unit_path}/appraisal", workspace.appraisal_save, methods=["POST"]),
+        Route(f"{unit_path}/appraisal/finish", workspace.appraisal_finish, methods=["POST"]),
+        Route(f"{unit_path}/appraisal/supplement", workspace.appraisal_supplement, methods=["POST"]),
         Route("/cycles/{year:year}/sweep", actions.sweep, methods=["POST"]),
         Route("/cycles/{year:year}/appraise", actions.appraise, methods=["POST"]),
         Route("/cycles/{year:year}/publish", actions.publish, methods=["POST"]),
@@ -182,9 +221,10 @@ def create_app(
     engine_for(database_url)  # refuse a database that is missing or not initialised, before serving
     dashboard = Dashboard(database_url, settings, clock or now)
     app = Starlette(
-        routes=routes(),
+        routes=routes((settings.upload_max_mib + 1) * 1_048_576),
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(Language, language=settings.language),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key(settings),
@@ -209,9 +249,33 @@ def settle() -> None:
     gc.freeze()
 
 
-def serve(database_url: str | None, host: str, port: int) -> None:
-    """Run the dashboard with uvicorn (`cchc dashboard`)."""
+def app_from_env() -> Starlette:
+    """The dashboard of the configured database (`CCHC_DATABASE_URL`), built by each of uvicorn's worker
+    processes (`cchc dashboard --workers N`)."""
+    app = create_app()
+    settle()
+    return app
 
+
+def serve(database_url: str | None, host: str, port: int, workers: int = 1) -> None:
+    """Run the dashboard with uvicorn (`cchc dashboard`), in `workers` processes. Each worker builds its own
+    app from the settings, so a `database_url` given here is handed to them as `CCHC_DATABASE_URL`; the
+    database is checked and the session key made once, before any worker starts (they all share it)."""
+    if workers > 1:
+        engine_for(database_url)
+        secret_key(DashboardSettings())
+        if database_url:
+            os.environ["CCHC_DATABASE_URL"] = database_url
+        uvicorn.run(
+            "cchc.flows.web.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+        )
+        return
     app = create_app(database_url)
     settle()
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)

@@ -86,8 +86,9 @@ class Dashboard:
             token = request.session["csrf"] = secrets.token_urlsafe(32)
         return token
 
-    async def form(self, request: Request) -> FormData:
-        """The posted form, once its CSRF token is the session's (else 403)."""
+    async def form(self, request: Request, files: tuple[str, ...] = ()) -> FormData:
+        """The posted form, once its CSRF token is the session's (else 403); only the named fields may be
+        files (spooled to disk beyond 1 MiB by the multipart parser, never held whole in memory)."""
         form = await request.form()
         sent = form.get("csrf_token")
         expected = request.session.get("csrf")
@@ -95,7 +96,7 @@ class Dashboard:
             raise Forbidden(
                 "Biểu mẫu không hợp lệ hoặc đã cũ (thiếu mã chống giả mạo CSRF). Hãy tải lại trang và thử lại."
             )
-        _refuse_unreadable(form.multi_items())
+        _refuse_unreadable([(k, v) for k, v in form.multi_items() if k not in files])
         return form
 
     def user(self, request: Request) -> Actor | None:

@@ -33,18 +33,6 @@ from cchc.notifications import outbox
 from cchc.states.assessment import AssessmentState
 from cchc.states.labels import COMMITMENT_LABELS, CYCLE_PHASE_LABELS, MESSAGE_LABELS, STATE_LABELS, task_label
 
-
-def home(request: Request) -> Response:
-    d = Dashboard.of(request)
-    actor = d.require(request)
-    years = views.cycle_years(d.database_url)
-    if not years:
-        return d.message(request, "Chưa có kỳ đánh giá", "Chưa có kỳ đánh giá nào được mở.", 404, actor)
-    if access.sees_all(actor):
-        return RedirectResponse(f"/cycles/{years[0]}", 303)
-    return RedirectResponse(f"/cycles/{years[0]}/units/{actor.unit_code}", 303)
-
-
 Level = tuple[int, int]  # reminders sent, the highest rung of the escalation ladder reached (0: none)
 
 

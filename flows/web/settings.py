@@ -8,6 +8,8 @@ apart from `config.settings.Settings` only while the dashboard is new:
   `var/dashboard-secret.key` on a laptop). Every process that shares the file shares the sessions.
 - `CCHC_SESSION_IDLE_MINUTES` (30) and `CCHC_SESSION_MAX_HOURS` (8): a session ends after that long without
   a request, and in any case that long after the login.
+- `CCHC_INVITATION_DAYS` (7): how long the single-use link of an invitation or a password reset works
+  (flows/accounts.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +39,21 @@ class DashboardSettings(BaseSettings):
     )
     session_idle_minutes: float = Field(default=30, gt=0, description="A session ends after this long idle")
     session_max_hours: float = Field(default=8, gt=0, description="A session ends this long after the login")
+    invitation_days: float = Field(
+        default=7, gt=0, le=365, description="An invitation's or a password reset's link works this long, once"
+    )
+    language: Literal["vi", "en"] | None = Field(
+        default=None, description="Language of the pages' refusals (CCHC_LANGUAGE, as everything else)"
+    )
+    upload_max_mib: int = Field(default=20, gt=0, le=50, description="The largest evidence file a browser may send")
+    upload_types: str = Field(
+        default=".pdf,.doc,.docx,.xls,.xlsx,.odt,.ods,.jpg,.jpeg,.png,.tif,.tiff",
+        description="The kinds of evidence file a browser may send (suffixes, comma-separated)",
+    )
+
+    @property
+    def upload_suffixes(self) -> tuple[str, ...]:
+        return tuple(s.strip().lower() for s in self.upload_types.split(",") if s.strip())
 
 
 def key_file(settings: DashboardSettings) -> Path:

@@ -17,10 +17,13 @@ from cchc.flows.lookup import class_bands, current_publication, cycle_of, unit_a
 from cchc.flows.web import access, views
 from cchc.flows.web.audit import payload_text
 from cchc.flows.web.dashboard import Dashboard, Forbidden
+from cchc.flows.web.grid import link_for
 from cchc.flows.web.tables import Cell, Table, cell_text
 from cchc.models.db import get_engine, read_session
 from cchc.models.formats import vn_number, vn_signed
-from cchc.models.tables import Assessment, Criterion, Cycle, Result, UnitGroup
+from cchc.models.org import Role
+from cchc.models.people import Actor
+from cchc.models.tables import Assessment, Criterion, Cycle, FollowUp, Result, UnitGroup
 from cchc.models.types import from_hundredths
 from cchc.states.assessment import AssessmentState
 from cchc.states.labels import STATE_LABELS, trigger_label
@@ -181,6 +184,45 @@ def _unit_facts(
     return facts
 
 
+FOLLOW_UP_LABELS = {"remediation": "Kế hoạch khắc phục", "breakthrough": "Đăng ký nội dung đột phá"}
+FOLLOW_UP_STATES = {"required": "chưa gửi", "received": "đã nhận", "waived": "được miễn"}
+
+
+def unit_documents(
+    database_url: str | None, year: int, code: str, actor: Actor, timezone: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The unit's own documents (its plan, its remediation plan, its breakthrough registration) as lines,
+    and the ones this person may send from the page (the unit's own people, or a coordinator)."""
+    with read_session(get_engine(database_url)) as session:
+        cycle = cycle_of(session, year)
+        assessment, _ = unit_assessment(session, cycle, code)
+        follow_ups = session.execute(
+            select(col(FollowUp.kind), col(FollowUp.state), col(FollowUp.ref), col(FollowUp.received_at)).where(
+                col(FollowUp.assessment_id) == assessment.id
+            )
+        ).all()
+        plan_ref, plan_received, state = assessment.plan_ref, assessment.plan_received_at, assessment.state
+    lines = [
+        (
+            "Kế hoạch CCHC của đơn vị",
+            f"{plan_ref} (nhận {cell_text(plan_received, timezone)})" if plan_received else "chưa gửi",
+        )
+    ]
+    may_send = (
+        code in actor.own_units and bool(actor.roles & {Role.head, Role.deputy, Role.focal}) or actor.is_coordinator
+    )
+    forms: list[tuple[str, str]] = []
+    if may_send and state in (AssessmentState.plan, AssessmentState.self_assess):
+        forms.append(("plan", "Kế hoạch CCHC của đơn vị"))
+    for kind, state, ref, received in follow_ups:
+        label = FOLLOW_UP_LABELS.get(kind, kind)
+        text = FOLLOW_UP_STATES.get(state, state) + (f": {ref}, {cell_text(received, timezone)}" if ref else "")
+        lines.append((label, text))
+        if may_send and state != "waived":
+            forms.append((kind, label))
+    return lines, forms
+
+
 def page(request: Request) -> Response:
     d = Dashboard.of(request)
     year, code = int(request.path_params["year"]), str(request.path_params["code"])
@@ -192,6 +234,7 @@ def page(request: Request) -> Response:
             + f", không xem được trang của {code}."
         )
     view = read_unit(d.database_url, year, code, d.timezone)
+    documents, forms = unit_documents(d.database_url, year, code, actor, d.timezone)
     exported = d.export(request, view.tables, f"don-vi-{code}-{year}")
     if exported is not None:
         return exported
@@ -203,6 +246,9 @@ def page(request: Request) -> Response:
         view=view,
         tables={t.key: t for t in view.tables},
         may_run=access.may_run_flows(actor),
+        own_unit=code in actor.own_units,
+        documents=documents,
+        document_forms=forms,
         job=d.job_of(request, actor),
     )
 
@@ -215,4 +261,7 @@ def link(request: Request) -> Response:
     if year is None or not year.isdigit():
         years = views.cycle_years(d.database_url)
         year = str(years[0]) if years else "0"
-    return RedirectResponse(f"/cycles/{year}/units/{code}", 303)
+    task = request.query_params.get("task", "")
+    if task == "contribution":  # a team's or commune's rows are entered on its unit's grid: "Việc của tôi" links it
+        return RedirectResponse(f"/?year={year}", 303)
+    return RedirectResponse(link_for(task, int(year), code), 303)

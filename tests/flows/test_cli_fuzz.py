@@ -280,6 +280,7 @@ TEXT_COMMANDS = [
     (["commitments", "prepare", "--year", "2020"], "--as", "2020 cycle"),  # for 2021 it drafts them all (8 s)
     (["self-assessment", "export", "{dir}/bang.xlsx"], "--unit", ""),
     (["states"], "", "machine"),
+    (["login", "invite", "--as", COORDINATOR], "--unit", ""),
 ]
 
 

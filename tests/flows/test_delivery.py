@@ -46,7 +46,7 @@ def test_queued_reminders_arrive_and_read_right(db_url: str, mail_server: MailSe
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     person = scalar(db_url, "SELECT full_name FROM person WHERE code = 'cmg.focal'")
     assert f"Kính gửi đồng chí {person}," in text and f"<strong>{person}</strong>" in html
-    assert "http://127.0.0.1:8000/units/CAH-CMG?year=2021" in text
+    assert "http://127.0.0.1:8000/units/CAH-CMG?year=2021&task=submission" in text  # straight to the grid
     assert "trước 31/08/2021 00:00" in text
     assert scalar(db_url, "SELECT count(*) FROM outbox WHERE status = 'sent'") == 88
     assert _flush(db_url, time="09:00").sent == 0  # nothing is sent twice

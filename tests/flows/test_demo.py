@@ -21,6 +21,8 @@ def test_the_demo_runs_the_whole_cycle(
     run_demo(url)
     out = capsys.readouterr().out
     assert "chain intact" in out and "BROKEN" not in out
+    assert "See it in the browser: cchc --database-url" in out and "ehl.focal" in out
+    assert scalar(url, "SELECT count(*) FROM login") == 4
     for group in ("(6 đơn vị)", "(23 đơn vị)", "(15 đơn vị)"):
         assert group in out
     assert "refused as it should be: B1 requires reporting on time" in out

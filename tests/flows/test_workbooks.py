@@ -69,7 +69,7 @@ def test_export_fill_import_export_loses_nothing(db_url: str, tmp_path: Path) ->
             assert got[6] == metric
         else:
             assert Decimal(str(got[5])) == Decimal(score)
-        assert (got[8] or "") == evidence and got[10] == "CAH-CMG"
+        assert (got[8] or "") == evidence and got[11] == "CAH-CMG"
     assert _import(db_url, again.path).changed_rows == 0  # the workbook as exported changes nothing
 
 
@@ -179,11 +179,14 @@ def test_contributors_supply_their_criteria_and_are_chased(db_url: str, tmp_path
     assert done.state == "supplied" and done.supplied == 2
     # a contributor cannot touch what was not assigned to it
     with pytest.raises(SheetError, match="is not open to this import for CAH-CMG"):
-        import_rows(db_url, tmp_path / "x.csv", [rows["1.1.1"]], actor="cmg-x-eapok.head")
+        import_rows(db_url, tmp_path / "x.csv", [rows["1.1.1"]], actor="cmg-x-eapok.head", when="15/08/2021")
+    # nor enter its own rows once its internal deadline has passed: the unit enters late rows itself
+    with pytest.raises(SheetError, match="rows for CAH-CMG were due before 20/08/2021 09:00"):
+        import_rows(db_url, tmp_path / "x.csv", [rows["3.3.2"]], actor="cmg-x-eapok.head", when="20/08/2021")
     # the unit's workbook shows who supplied what
     unit_book = load_workbook(export_self_assessment(db_url, 2021, "CAH-CMG", tmp_path / "cmg.xlsx").path).active
     assert unit_book is not None
-    by = {r[1]: r[10] for r in unit_book.iter_rows(min_row=5, values_only=True) if r[0] == "CAH-CMG"}
+    by = {r[1]: r[11] for r in unit_book.iter_rows(min_row=5, values_only=True) if r[0] == "CAH-CMG"}
     assert by["3.3.2"] == by["8.4.2"] == "CAH-CMG-X-EAPOK" and by["1.1.1"] is None
 
 

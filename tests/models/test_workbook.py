@@ -60,10 +60,14 @@ def test_only_the_cells_a_unit_fills_are_unlocked_and_scores_are_validated() -> 
 
 
 def test_values_and_who_supplied_them_are_written() -> None:
-    values = {"1.1.1": RowValues(score=Decimal("0.75"), evidence="91/KH-CAH ngày 30/6/2021", note="n", supplied_by="X")}
+    values = {
+        "1.1.1": RowValues(
+            score=Decimal("0.75"), evidence="91/KH-CAH ngày 30/6/2021", note="n", explanation="g", supplied_by="X"
+        )
+    }
     rows = [cells for _, cells in read_rows(self_assessment_workbook(spec(values=values)), "x.xlsx")[1]]
     row = next(r for r in rows if r[1] == "1.1.1")
-    assert (row[5], row[8], row[9], row[10]) == ("0.75", "91/KH-CAH ngày 30/6/2021", "n", "X")
+    assert (row[5], row[8], row[9], row[10], row[11]) == ("0.75", "91/KH-CAH ngày 30/6/2021", "n", "g", "X")
 
 
 def test_a_contributor_workbook_covers_only_its_sub_criteria() -> None:

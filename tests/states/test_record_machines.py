@@ -140,6 +140,7 @@ WHO_MAY = {  # who may take each action: the system, a coordinator, the Director
     Action.run_sweep: (False, True, False, False, False),
     Action.adjust: (False, True, True, True, False),
     Action.require_follow_ups: (False, True, True, False, False),
+    Action.invite_people: (False, True, False, False, False),
 }
 PEOPLE = (
     system_actor("sweep"),

@@ -9,6 +9,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -121,3 +122,42 @@ def mixed_2021(url: str, tmp_path: Path) -> None:
     submit_flow(
         SubmitParams(year=2021, units=["PV05", "PV11"], database_url=url, actor=COORDINATOR, at=at("25/08/2021"))
     )
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's chromium, headless, driven by Playwright (which never downloads a browser of its own)."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, FLAGS
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)"
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, in a thread; its base URL. Stopped after."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the dashboard did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        app.state.dashboard.jobs.shutdown()

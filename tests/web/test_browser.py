@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from conftest import PASSWORD, give_login, mixed_2021
+from conftest import PASSWORD, give_login, mixed_2021, serving
 from factories import at
 
 from cchc.flows.web.app import create_app
@@ -35,41 +31,13 @@ FLAGS = [  # PLATFORM.md: headless as root on a closed network
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[str]:
     """The dashboard of a cycle in self-assessment, served on loopback; its base URL."""
     mixed_2021(db_url, tmp_path)
     give_login(db_url, "pv01.coord1", "cmg.head")
-    app = create_app(db_url, clock=lambda: at("05/09/2021", "09:00"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the dashboard did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    app.state.dashboard.jobs.shutdown()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield launched
-        launched.close()
+    with serving(create_app(db_url, clock=lambda: at("05/09/2021", "09:00"))) as base:
+        yield base
 
 
 def _shot(page: object, name: str, db_url: str) -> None:
@@ -96,6 +64,8 @@ def test_a_coordinator_follows_a_unit_from_the_overview_to_its_timeline(
     assert "/login" in page.url  # nobody sees anything before logging in
     _shot(page, "1-login", db_url)
     _log_in(page, served, "pv01.coord1")
+    page.wait_for_selector("#tasks-page")  # the first page: what the coordinator owes and chases
+    page.click("#nav-overview")
     page.wait_for_selector("#overview")
     assert page.locator("#states").is_visible()
     assert "Cư M'gar" in page.content() or "CAH-CMG" in page.content()

@@ -42,7 +42,8 @@ def test_a_unit_head_sees_their_own_unit_and_no_other(db_url: str, dashboard: Br
     give_login(db_url, "pv05.head", COORDINATOR)
     head = dashboard()
     assert log_in(head, "pv05.head").status_code == 303
-    assert head.get("/").headers["location"] == "/cycles/2021/units/PV05"
+    home = head.get("/")  # the first page is what they owe, with their unit's page a click away
+    assert home.status_code == 200 and 'id="tasks-page"' in home.text and 'href="/cycles/2021/units/PV05"' in home.text
     assert head.get("/cycles/2021").headers["location"] == "/cycles/2021/units/PV05"
     assert head.get("/units/PV05?year=2021").headers["location"] == "/cycles/2021/units/PV05"  # the e-mails' link
     own = head.get("/cycles/2021/units/PV05")

@@ -21,3 +21,71 @@
   }
   if (panel.getAttribute("data-status") !== "done" && panel.getAttribute("data-status") !== "failed") { poll(); }
 })();
+
+// The grids (self-assessment, appraisal): a row saves itself when one of its fields changes (the row's own
+// "Lưu" button does the same without JavaScript), and says so in its status cell.
+(function () {
+  "use strict";
+  var form = document.getElementById("grid-form") || document.getElementById("appraisal-form");
+  if (!form) { return; }
+  var token = form.querySelector("input[name=csrf_token]").value;
+  function save(row) {
+    var code = row.getAttribute("data-code");
+    var data = new FormData();
+    data.append("csrf_token", token);
+    data.append("save", code);
+    row.querySelectorAll("input[name], textarea[name]").forEach(function (field) {
+      if (field.form !== form || field.disabled) { return; }
+      if (field.type === "checkbox") { if (field.checked) { data.append(field.name, field.value); } return; }
+      data.append(field.name, field.value);
+    });
+    var status = row.querySelector(".row-status");
+    status.textContent = "Đang lưu…";
+    row.classList.remove("refused");
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        status.textContent = answer.ok ? "Đã lưu" : answer.message;
+        if (!answer.ok) { row.classList.add("refused"); }
+        var filled = document.getElementById("filled");
+        if (answer.ok && filled && answer.filled !== undefined) { filled.textContent = answer.filled; }
+      })
+      .catch(function () { status.textContent = "Chưa lưu được (mất kết nối?): bấm Lưu"; row.classList.add("refused"); });
+  }
+  form.addEventListener("change", function (event) {
+    var row = event.target.closest("tr.row");
+    if (row && event.target.form === form) { save(row); }
+  });
+})();
+
+// Evidence uploads: refuse a file over the limit before sending it, and show the upload's progress.
+(function () {
+  "use strict";
+  document.querySelectorAll("form.upload-form").forEach(function (upload) {
+    upload.addEventListener("submit", function (event) {
+      var file = upload.elements.namedItem("file");
+      var limit = parseInt(upload.getAttribute("data-max"), 10);
+      if (!file || !file.files || !file.files.length || !window.XMLHttpRequest) { return; }
+      event.preventDefault();
+      var button = document.querySelector("button[form='" + upload.id + "']");
+      var cell = button ? button.parentNode : upload;
+      var bar = cell.querySelector("progress");
+      if (file.files[0].size > limit) {
+        alert("Tệp " + file.files[0].name + " lớn hơn " + Math.round(limit / 1048576) + " MiB được phép.");
+        return;
+      }
+      var request = new XMLHttpRequest();
+      request.open("POST", upload.action);
+      request.upload.onprogress = function (e) { if (bar && e.lengthComputable) { bar.hidden = false; bar.value = Math.round(100 * e.loaded / e.total); } };
+      request.setRequestHeader("X-Requested-With", "fetch");
+      request.onload = function () {
+        var answer = null;
+        try { answer = JSON.parse(request.responseText); } catch (e) { answer = null; }
+        if (answer && answer.location) { window.location.href = answer.location; window.location.reload(); return; }
+        alert(request.status === 413 ? "Tệp quá lớn." : "Không tải lên được (mã " + request.status + ").");
+      };
+      request.onerror = function () { alert("Không tải lên được: mất kết nối?"); };
+      request.send(new FormData(upload));
+    });
+  });
+})();
