@@ -86,6 +86,8 @@ def load_facts(
             scope.append(col(Assessment.state).in_(list(states)))
         if group is not None:
             scope.append(col(Assessment.group_code) == group)
+        if unit_codes is not None:  # the named units' rows only, not the whole cycle's (a unit's grid, a submit)
+            scope.append(col(Assessment.id).in_([row[0] for row in rows]))
         base = (
             select(col(Assessment.id), col(Criterion.code))
             .join(

@@ -81,11 +81,17 @@ async def publish(request: Request) -> Response:
 
 
 async def supplement(request: Request) -> Response:
-    d = Dashboard.of(request)
     year, code = int(request.path_params["year"]), str(request.path_params["code"])
     form, actor = await _actor_for_action(request)
     if not access.may_run_flows(actor):
         raise Forbidden(f"{actor.name} không có vai trò thẩm định.")
+    await ask_supplement(request, form, year, code, actor, ",".join(str(v) for v in form.getlist("criteria")))
+    return RedirectResponse(f"/cycles/{year}/units/{code}", 303)
+
+
+async def ask_supplement(request: Request, form: FormData, year: int, code: str, actor: Actor, criteria: str) -> None:
+    """Ask a unit for a supplement from a page's form (note, criteria, due); the outcome is the page's flash."""
+    d = Dashboard.of(request)
     try:
         text = await run_in_threadpool(
             request_supplement,
@@ -94,14 +100,13 @@ async def supplement(request: Request) -> Response:
             code,
             actor,
             str(form.get("note", "")),
-            str(form.get("criteria", "")),
+            criteria,
             str(form.get("due", "")),
             d.clock(),
         )
         d.flash(request, "ok", text)
     except Exception as exc:  # noqa: BLE001 - the edge: a refusal is one message on the page
         d.flash(request, "error", describe_error(exc))
-    return RedirectResponse(f"/cycles/{year}/units/{code}", 303)
 
 
 def run_sweep(database_url: str | None, year: int, actor: Actor, at: datetime) -> str:

@@ -13,12 +13,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from cchc.flows.appraisal import appraise
 from cchc.flows.params import AppraiseParams
 from cchc.flows.web import access, views
-from cchc.flows.web.actions import request_supplement
+from cchc.flows.web.actions import ask_supplement
 from cchc.flows.web.dashboard import Dashboard, Forbidden, describe_error
 from cchc.flows.web.grid import link_for
 from cchc.flows.worklist import Task, my_tasks
 from cchc.flows.worksheet import Grid, read_grid, save_appraisal_rows
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.models.people import Actor
 from cchc.states.labels import STATE_LABELS, task_label
 
@@ -164,21 +165,8 @@ async def appraisal_supplement(request: Request) -> Response:
     form = await d.form(request)
     actor = await run_in_threadpool(_appraiser, d, request)
     ticked = [str(v) for v in form.getlist("criteria")]
-    try:
-        if not ticked:
-            raise UserError("đánh dấu các tiêu chí cần bổ sung, giải trình")
-        text = await run_in_threadpool(
-            request_supplement,
-            d.database_url,
-            year,
-            code,
-            actor,
-            str(form.get("note", "")),
-            ",".join(ticked),
-            str(form.get("due", "")),
-            d.clock(),
-        )
-        d.flash(request, "ok", text)
-    except Exception as exc:  # noqa: BLE001 - the edge
-        d.flash(request, "error", describe_error(exc))
+    if ticked:
+        await ask_supplement(request, form, year, code, actor, ",".join(ticked))
+    else:
+        d.flash(request, "error", tr("tick the sub-criteria the unit is to supplement or explain"))
     return RedirectResponse(appraisal_url(year, code), 303)
