@@ -32,11 +32,13 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The message catalogue (models/i18n.py): every tr(…) of the code into models/locale/cchc.pot, then into the
-# Vietnamese PO file (new messages arrive untranslated: tests/models/test_i18n.py names them until they are).
+# The message catalogue (models/i18n.py): every tr(…) of the code and every _(…) of the dashboard's templates
+# (babel.cfg) into models/locale/cchc.pot, then into the Vietnamese PO file (new messages arrive
+# untranslated: tests/models/test_i18n.py names them until they are).
 messages: setup
-	$(BIN)/pybabel extract --no-wrap -k tr -k N_ -k trn:1,2 -o models/locale/cchc.pot config flows models notifications states
-	$(BIN)/pybabel update --no-wrap -i models/locale/cchc.pot -d models/locale -D cchc -l vi
+	$(BIN)/pybabel extract --width 120 --project cchc -F babel.cfg -k tr -k N_ -k trn:1,2 -o models/locale/cchc.pot \
+		config flows models notifications states
+	$(BIN)/pybabel update --width 120 -i models/locale/cchc.pot -d models/locale -D cchc -l vi
 
 bench: setup
 	$(BIN)/python bench/cycle.py

@@ -3,9 +3,11 @@
 A message is written once, in English, where it is raised (`tr("{unit} is not a unit of this cycle",
 unit=code)`: the English text is the catalogue's key) and translated in `models/locale/vi/LC_MESSAGES/
 cchc.po`. `tr` answers in the language of the moment: the web sets the request's (`speaking`), everything
-else speaks `CCHC_LANGUAGE` (vi, or en). The catalogue is read with Babel when first needed (no compiled
-.mo file to keep in step); `make messages` extracts every `tr(...)` of the code into the catalogue's
-template and updates the PO files, and a test refuses a message that has no Vietnamese translation or whose
+else speaks `CCHC_LANGUAGE` (vi, or en). The dashboard's page templates are written in English as well,
+their text in `_()` (Jinja2's i18n extension, answered by `gettext` and `ngettext` below). The catalogue
+is read with Babel when first needed (no compiled .mo file to keep in step); `make messages` extracts
+every `tr(...)` of the code and every `_()` of the templates (babel.cfg) into the catalogue's template and
+updates the PO files, and a test refuses a message that has no Vietnamese translation or whose
 placeholders differ.
 
 Babel rather than hand-written dictionaries: it is the ecosystem's standard for gettext catalogues (PO
@@ -75,6 +77,17 @@ def trn(singular: str, plural: str, n: int, **values: Any) -> str:
     """A message with a count: `n` chooses the form (Vietnamese has one; English two)."""
     text = translations(language()).ngettext(singular, plural, n)
     return text.format(n=n, **values)
+
+
+def gettext(message: str) -> str:
+    """`message` in the language of the moment, as written: the dashboard's templates call it through Jinja2's
+    i18n extension (newstyle), which fills their %(placeholders)s and escapes the values."""
+    return translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for the count `n`, in the language of the moment (for the templates, as above)."""
+    return translations(language()).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:

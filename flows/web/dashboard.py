@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -26,6 +28,7 @@ from cchc.flows.web.auth import login_of
 from cchc.flows.web.jobs import Job, JobRunner
 from cchc.flows.web.settings import DashboardSettings
 from cchc.flows.web.tables import Cell, Table, cell_text, to_csv, to_xlsx
+from cchc.models import i18n
 from cchc.models.db import get_engine, read_session
 from cchc.models.errors import UserError
 from cchc.models.people import Actor, UnknownActor, resolve_actor
@@ -75,7 +78,16 @@ class Dashboard:
             loader=FileSystemLoader(str(HERE / "templates")),
             autoescape=select_autoescape(enabled_extensions=("html",), default=True),
             undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
         )
+        # The pages are written in English and read in the language of the request (models/i18n.py, one
+        # catalogue): `_("… %(name)s …", name=x)` escapes what it fills in; `{% trans %}` blocks are trimmed.
+        self.templates.policies["ext.i18n.trimmed"] = True
+        self.templates.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.gettext, i18n.ngettext, newstyle=True
+        )
+        self.templates.globals.update(_=_page_gettext, gettext=_page_gettext, ngettext=_page_ngettext)
+        self.templates.globals["language"] = i18n.language
         self.templates.filters["cell"] = lambda value: cell_text(value, self.timezone)
         self.templates.filters["kind"] = _cell_class
         self.templates.filters["when"] = lambda value: cell_text(value, self.timezone)
@@ -201,6 +213,25 @@ class Dashboard:
         """The dashboard a request is served by."""
         dashboard: Dashboard = request.app.state.dashboard
         return dashboard
+
+
+@pass_eval_context
+def _page_gettext(eval_ctx: EvalContext, message: str, /, **values: Any) -> str:
+    """Jinja2's newstyle `_()` and `gettext()` without its three calls through the template's context for
+    each (a unit's grid says a thousand): the words in the language of the moment, as Markup when the page
+    escapes, their %(placeholders)s filled with the values (escaped)."""
+    text = i18n.gettext(message)
+    if not values and "%" not in text:
+        return Markup(text) if eval_ctx.autoescape else text  # nothing to fill in (most of them)
+    return (Markup(text) if eval_ctx.autoescape else text) % values
+
+
+@pass_eval_context
+def _page_ngettext(eval_ctx: EvalContext, singular: str, plural: str, n: int, /, **values: Any) -> str:
+    """The same for a message with a count: `n` chooses the form and is %(num)s."""
+    values.setdefault("num", n)
+    text = i18n.ngettext(singular, plural, n)
+    return (Markup(text) if eval_ctx.autoescape else text) % values
 
 
 def _cell_class(value: Cell) -> str:

@@ -15,6 +15,7 @@ from conftest import PASSWORD, give_login, mixed_2021, serving
 from factories import at
 
 from cchc.flows.web.app import create_app
+from cchc.flows.web.settings import DashboardSettings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("CCHC_SCREENSHOTS", Path(__file__).resolve().parents[2] / ".screenshots"))
@@ -36,7 +37,8 @@ def served(db_url: str, tmp_path: Path) -> Iterator[str]:
     """The dashboard of a cycle in self-assessment, served on loopback; its base URL."""
     mixed_2021(db_url, tmp_path)
     give_login(db_url, "pv01.coord1", "cmg.head")
-    with serving(create_app(db_url, clock=lambda: at("05/09/2021", "09:00"))) as base:
+    settings = DashboardSettings(language="vi")  # a Vietnamese province's dashboard, in the screenshots too
+    with serving(create_app(db_url, settings=settings, clock=lambda: at("05/09/2021", "09:00"))) as base:
         yield base
 
 

@@ -166,10 +166,10 @@ def test_the_audit_search_filters_pages_exports_and_verifies_the_chain(
     log_in(browser, APPRAISER)
     everything = browser.get("/audit")
     total = int(str(scalar(db_url, "SELECT COUNT(*) FROM audit_event")))
-    assert f"{total} sự kiện; trang 1/" in everything.text and everything.text.count("<tr>") == 50 + 1
+    assert f"{total} events; page 1/" in everything.text and everything.text.count("<tr>") == 50 + 1
     one_unit = browser.get("/audit", params={"unit": "CAH-CMG"})
     count = int(str(scalar(db_url, "SELECT COUNT(*) FROM audit_event WHERE unit_code = 'CAH-CMG'")))
-    assert f"{count} sự kiện; trang 1/1." in one_unit.text
+    assert f"{count} events; page 1/1." in one_unit.text
     rows = rows_of(browser.get("/audit", params={"unit": "CAH-CMG", "format": "csv", "table": "events"}))
     assert len(rows) - 1 == count and {r[6] for r in rows[1:]} == {"CAH-CMG"}
     assert [int(r[0]) for r in rows[1:]] == sorted((int(r[0]) for r in rows[1:]), reverse=True)  # newest first
@@ -183,9 +183,9 @@ def test_the_audit_search_filters_pages_exports_and_verifies_the_chain(
     assert {r[1][:10] for r in on_day[1:]} == {"04/09/2021"} and {r[4] for r in on_day[1:]} == {"appraise"}
     assert "không phải là ngày" in browser.get("/audit", params={"from": "hôm qua"}).text
     second = browser.get("/audit", params={"page": "2"})
-    assert f"trang 2/{-(-total // 50)}" in second.text
+    assert f"page 2/{-(-total // 50)}" in second.text
     verified = browser.get("/audit/verify")
-    assert 'data-ok="1"' in verified.text and f"Nhật ký nguyên vẹn: {total} sự kiện" in verified.text
+    assert 'data-ok="1"' in verified.text and f"The log is intact: {total} events" in verified.text
     with write_session(get_engine(db_url)) as session:
         from sqlalchemy import text
 

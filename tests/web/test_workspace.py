@@ -41,7 +41,7 @@ def test_after_login_a_focal_officer_sees_what_they_owe_with_a_button_to_do_it(
     home = client.get("/")
     assert home.status_code == 200 and 'id="tasks"' in home.text
     assert 'data-phase="submission" data-unit="CAH-CMG"' in home.text
-    assert f'href="{GRID}"' in home.text and "còn" in home.text
+    assert f'href="{GRID}"' in home.text and "days left" in home.text
 
 
 def test_a_focal_officer_saves_a_row_with_its_button_and_a_refused_row_keeps_what_was_typed(
@@ -52,7 +52,7 @@ def test_a_focal_officer_saves_a_row_with_its_button_and_a_refused_row_keeps_wha
     clock.moment = at("10/08/2021")
     client = logged_in(dashboard, "cmg.focal")
     page = client.get(GRID)
-    assert page.status_code == 200 and 'Đã chấm <strong id="filled">0</strong>/<span id="total">91</span>' in page.text
+    assert page.status_code == 200 and 'Scored <strong id="filled">0</strong>/<span id="total">91</span>' in page.text
     code = first_rows(page.text)[0]
     token = csrf_of(page)
     saved = client.post(
@@ -68,7 +68,7 @@ def test_a_focal_officer_saves_a_row_with_its_button_and_a_refused_row_keeps_wha
     after = client.get(GRID)
     assert (
         "Đã lưu 1 dòng" in after.text
-        and 'Đã chấm <strong id="filled">1</strong>/<span id="total">91</span>' in after.text
+        and 'Scored <strong id="filled">1</strong>/<span id="total">91</span>' in after.text
     )
     assert scalar(db_url, "SELECT actor FROM audit_event ORDER BY seq DESC LIMIT 1") == "cmg.focal"
     before = fingerprint(db_url)
@@ -100,7 +100,7 @@ def test_submit_is_refused_with_the_guards_reason_and_withdraw_works_before_appr
     clock.moment = at("10/08/2021")
     client = logged_in(dashboard, "cmg.focal")
     page = client.get(GRID)
-    assert "Chưa thể:" in page.text and "have no self-score" in page.text
+    assert "Not yet possible:" in page.text and "have no self-score" in page.text
     refused = post_form(client, GRID, f"{GRID}/submit")
     assert refused.status_code == 303
     assert "have no self-score" in client.get(GRID).text
@@ -181,7 +181,7 @@ def test_an_appraiser_scores_with_a_comment_and_asks_a_supplement_on_ticked_rows
     assert appraiser.get("/cycles/2021/units/PV01/appraisal").status_code == 403
     url = "/cycles/2021/units/CAH-CMG/appraisal"
     page = appraiser.get(url)
-    assert page.status_code == 200 and "Theo quy tắc" in page.text
+    assert page.status_code == 200 and "By the rules" in page.text
     code = first_rows(page.text)[0]
     token = csrf_of(page)
     assert appraiser.post(url, data={"csrf_token": token, "save": code, f"{code}.ascore": "0"}).status_code == 303
