@@ -4,6 +4,7 @@ the tests): Prefect's defaults, the clock, the database engine. Serving the sche
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -57,15 +58,23 @@ def open_engine(url: str | None) -> Engine:
         ) from None
 
 
+_CURRENT: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose schema was found up to date
+
+
 def engine_for(url: str | None) -> Engine:
-    """The engine of a flow's database, refusing one whose schema is not up to date."""
+    """The engine of a flow's database, refusing one whose schema is not up to date. The schema is asked
+    once per engine and process (a served page would otherwise pay Alembic's ~15 ms on every request):
+    migrations only move forward, so a database found current stays usable by this code."""
     engine = open_engine(url)
+    if engine in _CURRENT:
+        return engine
     try:
         current = is_current(engine)
     except Exception as exc:  # noqa: BLE001 - any driver error means the same thing to the user
         raise UserError(f"cannot open the database {engine.url.render_as_string()}: {_first_line(exc)}") from None
     if not current:
         raise UserError(f"the database {engine.url.render_as_string()} is not initialised: run `cchc init` first")
+    _CURRENT.add(engine)
     return engine
 
 

@@ -77,10 +77,11 @@ def sub_slots(session: Session, framework_ids: set[int]) -> dict[int, dict[str, 
 
 
 def unit_slots(
-    session: Session, cycle: Cycle, actor: Actor, at: datetime, *, unit: str | None = None
+    session: Session, cycle: Cycle, actor: Actor, at: datetime, *, unit: str | None = None, lock: bool = True
 ) -> dict[str, UnitSlot]:
     """What the actor may enter now, per unit of the cycle (or for one `unit`, whose assessment row is then
-    locked until the transaction ends: a submission cannot slip between this check and the write)."""
+    locked until the transaction ends: a submission cannot slip between this check and the write; a page
+    that only shows the grid passes `lock=False`)."""
     query = (
         select(
             col(OrgUnit.code),
@@ -97,10 +98,12 @@ def unit_slots(
         .where(col(Assessment.cycle_id) == cycle.id)
     )
     if unit is not None:
-        query = query.where(col(OrgUnit.code) == unit).with_for_update(of=table_of(Assessment))
+        query = query.where(col(OrgUnit.code) == unit)
+        if lock:
+            query = query.with_for_update(of=table_of(Assessment))
     rows = session.execute(query).all()
-    required, signed = commitment_gate(session, cycle)
-    assigned = _assigned_to(session, cycle, actor)
+    required, signed = commitment_gate(session, cycle, [row[8] for row in rows] if unit is not None else None)
+    assigned = _assigned_to(session, cycle, actor, unit)
     slots: dict[str, UnitSlot] = {}
     for code, name, aid, fid, state, requested, group, version, unit_id in rows:
         facts = AssessmentFacts(
@@ -154,11 +157,15 @@ def unit_slots(
     return slots
 
 
-def _assigned_to(session: Session, cycle: Cycle, actor: Actor) -> dict[int, tuple[frozenset[str], datetime]]:
+def _assigned_to(
+    session: Session, cycle: Cycle, actor: Actor, unit: str | None = None
+) -> dict[int, tuple[frozenset[str], datetime]]:
     """The sub-criteria assigned to the actor's own team or commune, and their due date, by assessment (for
     its head, deputy or focal officer)."""
     if actor.unit_code is None or not actor.roles & {"head", "deputy", "focal"}:
         return {}
+    if unit is not None and actor.unit_code == unit:
+        return {}  # a unit's own people are not its contributors
     rows = session.execute(
         select(col(Contribution.assessment_id), col(Contribution.criteria), col(Contribution.due_at))
         .join(OrgUnit, col(OrgUnit.id) == col(Contribution.unit_id))
@@ -365,6 +372,8 @@ def _write_chunk(
 
 def _register_evidence(session: Session, cycle: Cycle, rows: Sequence[ScoreRow], ids: list[int], at: datetime) -> None:
     """Every document a chunk cites, added to the unit's evidence registry once."""
+    if not any(r.refs for r in rows):
+        return
     known = {
         (a, symbol, issued)
         for a, symbol, issued in session.execute(

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -30,7 +30,7 @@ from cchc.models.evidence import BadReference, parse_references
 from cchc.models.framework import FrameworkDef, SubCriterion
 from cchc.models.i18n import N_, tr
 from cchc.models.people import Actor
-from cchc.models.scoresheet import SheetError, Table, appraiser_points
+from cchc.models.scoresheet import SheetError, Table, UnitSlot, appraiser_points
 from cchc.models.scoring import appraise_sub
 from cchc.models.tables import (
     Assessment,
@@ -179,18 +179,19 @@ def read_grid(
     database_url: str | None,
     year: int | None,
     unit: str,
-    actor_ident: str,
+    actor_ident: str | Actor,
     at: datetime | None = None,
     *,
     appraiser: bool = False,
 ) -> Grid:
     """A unit's grid as this person may see it: a contributor sees only the rows assigned to its team or
     commune; the appraiser's grid adds what the rules give and why. Refuses (UserError) a person who neither
-    belongs to the unit, contributes to it, nor works for the authority."""
+    belongs to the unit, contributes to it, nor works for the authority. `actor_ident` is a person's code or
+    e-mail, or the Actor a page already resolved for this request."""
     when = at or now()
     with read_session(engine_for(database_url)) as session:
         cycle = cycle_of(session, year)
-        actor = actor_for(session, actor_ident)
+        actor = actor_ident if isinstance(actor_ident, Actor) else actor_for(session, actor_ident)
         assessment, org_unit = unit_assessment(session, cycle, unit)
         assert assessment.id is not None and cycle.id is not None and assessment.framework_id is not None
         contributor = contributed_unit(session, cycle.id, assessment.id, actor)
@@ -198,7 +199,7 @@ def read_grid(
             raise UserError(
                 f"{actor.name} ({actor.code}) không thuộc {unit} và không được xem bảng điểm của đơn vị này"
             )
-        slot = unit_slots(session, cycle, actor, when, unit=unit)[unit]
+        slot = unit_slots(session, cycle, actor, when, unit=unit, lock=False)[unit]
         framework = stored_framework(session, assessment.framework_id)
         stored = _stored_by_code(session, assessment.id)
         documents = _documents(session, assessment.id)
@@ -375,6 +376,8 @@ class Saved:
     unit: str
     changed: list[str]  # the sub-criteria whose stored values changed
     added: int = 0  # rows stored for the first time
+    filled: int = 0  # the grid's progress after the save, as this person sees it (67 of 91)
+    total: int = 0
 
 
 def form_table(unit: str, entries: Sequence[Mapping[str, str]]) -> Table:
@@ -393,26 +396,47 @@ def save_rows(
     year: int | None,
     unit: str,
     entries: Sequence[Mapping[str, str]],
-    actor_ident: str,
+    actor_ident: str | Actor,
     at: datetime | None = None,
 ) -> Saved:
     """Save rows typed on the page: checked by the import's own rules (SheetError naming each problem,
-    nothing written), written if anything changed, with one audit event naming the person."""
+    nothing written), written if anything changed, with one audit event naming the person. `actor_ident`
+    is a person's code or e-mail, or the Actor a page already resolved for this request."""
     if not entries:
         raise UserError(tr("there is no row to save"))
     when = at or now()
     with write_session(engine_for(database_url)) as session:
         cycle = cycle_of(session, year)
-        actor = actor_for(session, actor_ident)
+        actor = actor_ident if isinstance(actor_ident, Actor) else actor_for(session, actor_ident)
         slots = unit_slots(session, cycle, actor, when, unit=unit)
         if unit not in slots:
             raise UserError(tr("{unit} is not a unit of the {year} cycle", unit=unit, year=cycle.year))
         taken = take_rows(session, cycle, actor, slots, form_table(unit, entries), when)
-        events = taken.events(cycle, actor, when, "nhập trên trang tự đánh giá", {"source": "web"})
-        append(session, events)
         log = taken.logs.get(unit)
         changed = sorted(log.changes) if log else []
-        return Saved(unit, changed, log.added if log else 0)
+        filled, total = _progress(session, slots[unit], unit)
+        append(session, taken.events(cycle, actor, when, "nhập trên trang tự đánh giá", {"source": "web"}))  # last
+        return Saved(unit, changed, log.added if log else 0, filled, total)
+
+
+def _progress(session: Session, slot: UnitSlot, unit: str) -> tuple[int, int]:
+    """How many of the rows this person sees are filled (scored or not applicable), of how many: the grid's
+    count, asked of the database in one query rather than by reading the whole grid again."""
+    shown = slot.open_criteria if slot.supplied_by != unit else None  # a contributor's own rows
+    codes = (
+        list(shown) if shown is not None else [s.code for s in stored_framework(session, slot.framework_id).subcriteria]
+    )
+    filled = session.execute(
+        select(func.count())
+        .select_from(Score)
+        .join(Criterion, col(Criterion.id) == col(Score.criterion_id))
+        .where(
+            col(Score.assessment_id) == slot.assessment_id,
+            or_(col(Score.self_points).is_not(None), col(Score.not_applicable)),
+            *([col(Criterion.code).in_(list(shown))] if shown is not None else []),
+        )
+    ).scalar_one()
+    return int(filled), len(codes)
 
 
 # --- the appraiser's rows ---------------------------------------------------------------------------

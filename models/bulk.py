@@ -11,12 +11,22 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 CHUNK = 20_000
+FEW = 64  # up to this many rows, PostgreSQL gets plain statements: COPY and a temp table cost more round trips
+
+
+def _few(rows: Iterable[Sequence[Any]]) -> tuple[list[Sequence[Any]], Iterable[Sequence[Any]] | None]:
+    """The rows when there are at most FEW of them (a page's save), else None and the rows, still streamed."""
+    iterator = iter(rows)
+    head = list(islice(iterator, FEW + 1))
+    if len(head) <= FEW:
+        return head, None
+    return head, chain(head, iterator)
 
 
 def _chunks(rows: Iterable[Sequence[Any]], size: int = CHUNK) -> Iterable[list[Sequence[Any]]]:
@@ -34,6 +44,15 @@ def insert_rows(session: Session, table: str, columns: Sequence[str], rows: Iter
     count = 0
     connection = session.connection()
     if _is_postgres(session):
+        few, many = _few(rows)
+        if many is None:
+            if few:
+                placeholders = ", ".join("%s" for _ in columns)
+                connection.exec_driver_sql(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", [tuple(row) for row in few]
+                )
+            return len(few)
+        rows = many
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
@@ -83,6 +102,15 @@ def update_rows(
     connection = session.connection()
     count = 0
     if _is_postgres(session):
+        few, many = _few(rows)
+        if many is None:
+            if few:
+                sets = ", ".join(f"{c} = %s" for c in columns)
+                where = " AND ".join(f"{k} = %s" for k in keys)
+                reordered = [(*row[len(keys) :], *row[: len(keys)]) for row in few]
+                connection.exec_driver_sql(f"UPDATE {table} SET {sets} WHERE {where}", reordered)
+            return len(few)
+        rows = many
         temp = f"_upd_{table}_{uuid.uuid4().hex[:12]}"
         all_columns = [*keys, *columns]
         connection.exec_driver_sql(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -34,7 +35,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@cache
 def head_revision() -> str | None:
+    """The newest revision of the migrations shipped with this code (read once per process: they cannot
+    change under it)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from cchc.models.org import Role
@@ -60,33 +60,46 @@ def system_actor(task: str) -> Actor:
     return Actor(code=f"system:{task}", name=f"cchc {task}")
 
 
+def _chain_statement() -> Select[tuple[str, str]]:
+    """A unit and the units above it, nearest first, in one recursive query (not the whole tree)."""
+    up = (
+        select(col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.kind), col(OrgUnit.parent_id), literal(0).label("depth"))
+        .where(col(OrgUnit.id) == bindparam("unit_id"))
+        .cte("up", recursive=True)
+    )
+    parent = aliased(OrgUnit)
+    up = up.union_all(
+        select(col(parent.id), col(parent.code), col(parent.kind), col(parent.parent_id), up.c.depth + 1)
+        .join(up, col(parent.id) == up.c.parent_id)
+        .where(up.c.depth < 64)
+    )
+    return select(up.c.code, up.c.kind).order_by(up.c.depth)
+
+
+# Built once: every page asks who is logged in, and building a statement costs more than running it.
+_PERSON = select(col(Person.id), col(Person.code), col(Person.full_name), col(Person.unit_id)).where(
+    col(Person.active).is_(True),
+    or_(col(Person.code) == bindparam("code"), func.lower(col(Person.email)) == bindparam("email")),
+)
+_ROLES = select(col(PersonRole.role)).where(col(PersonRole.person_id) == bindparam("person_id"))
+_CHAIN = _chain_statement()
+
+
 def resolve_actor(session: Session, ident: str) -> Actor:
     """The person whose code or e-mail is `ident`, with roles and the chain of units above them."""
     ident = ident.strip()
-    person = (
-        session.execute(
-            select(Person).where(
-                col(Person.active).is_(True),
-                or_(col(Person.code) == ident, func.lower(col(Person.email)) == ident.lower()),
-            )
-        )
-        .scalars()
-        .first()
-    )
-    if person is None:
+    found = session.execute(_PERSON, {"code": ident, "email": ident.lower()}).first()
+    if found is None:
         raise UnknownActor(f"nobody with the code or e-mail {ident!r} (see the organisation file)")
-    roles = session.execute(select(col(PersonRole.role)).where(col(PersonRole.person_id) == person.id)).scalars().all()
-    chain: list[OrgUnit] = []
-    unit = session.get(OrgUnit, person.unit_id)
-    while unit is not None and len(chain) < 64:  # the person's own chain of parents, not the whole tree
-        chain.append(unit)
-        unit = session.get(OrgUnit, unit.parent_id) if unit.parent_id is not None else None
+    person_id, person_code, full_name, unit_id = found
+    roles = session.execute(_ROLES, {"person_id": person_id}).scalars().all()
+    chain = session.execute(_CHAIN, {"unit_id": unit_id}).all()
     return Actor(
-        code=person.code,
-        name=person.full_name,
+        code=person_code,
+        name=full_name,
         roles=frozenset(roles),
-        unit_code=chain[0].code if chain else None,
-        own_units=frozenset(u.code for u in chain if u.kind != "authority"),
-        authority_code=chain[-1].code if chain else None,
-        person_id=person.id,
+        unit_code=chain[0][0] if chain else None,
+        own_units=frozenset(code for code, kind in chain if kind != "authority"),
+        authority_code=chain[-1][0] if chain else None,
+        person_id=person_id,
     )

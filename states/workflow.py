@@ -79,7 +79,11 @@ def load_facts(
     rows = session.execute(query.order_by(col(OrgUnit.code))).all()
     unscored: dict[int, list[str]] = {}
     out_of_range: dict[int, list[str]] = {}
-    required, signed = commitment_gate(session, cycle) if rows else (False, set())
+    required, signed = (
+        commitment_gate(session, cycle, [row[8] for row in rows] if unit_codes is not None else None)
+        if rows
+        else (False, set())
+    )
     if with_scores and rows:
         scope = [col(Assessment.cycle_id) == cycle.id]
         if states is not None:
@@ -136,15 +140,17 @@ def load_facts(
     ]
 
 
-def commitment_gate(session: Session, cycle: Cycle) -> tuple[bool, set[int]]:
+def commitment_gate(session: Session, cycle: Cycle, unit_ids: Sequence[int] | None = None) -> tuple[bool, set[int]]:
     """Whether the cycle makes self-assessment wait for the head's commitment, and the units whose
-    head has signed."""
+    head has signed (among `unit_ids` when given: one unit's page need not read the whole country's)."""
     if not json.loads(cycle.commitment_policy or "{}").get("block_self_assessment"):
         return False, set()
-    signed = session.execute(
-        select(col(Commitment.unit_id)).where(col(Commitment.cycle_id) == cycle.id, col(Commitment.state) == "signed")
-    ).scalars()
-    return True, set(signed)
+    query = select(col(Commitment.unit_id)).where(
+        col(Commitment.cycle_id) == cycle.id, col(Commitment.state) == "signed"
+    )
+    if unit_ids is not None:
+        query = query.where(col(Commitment.unit_id).in_(list(unit_ids)))
+    return True, set(session.execute(query).scalars())
 
 
 def cycle_facts(session: Session, cycle: Cycle) -> CycleFacts:

@@ -14,6 +14,9 @@ from sqlalchemy import text
 # The suite reads the messages by their English keys (models/i18n.py); what people read by default is the
 # Vietnamese catalogue, which tests/models/test_i18n.py and the pages' tests check (`speaking("vi")`).
 os.environ.setdefault("CCHC_LANGUAGE", "en")
+# every request asks the database who its session is (a test changes roles and passwords between two
+# requests); tests/web/test_dashboard_login.py tests the dashboard's trust of a few seconds itself
+os.environ.setdefault("CCHC_SESSION_RECHECK_SECONDS", "0")
 
 from cchc.config.settings import Settings  # noqa: E402
 from cchc.flows.runtime import configure_prefect  # noqa: E402

@@ -89,6 +89,7 @@ def _log_in(request: Request, d: Dashboard, code: str) -> None:
         login = login_of(session, actor)
     assert login is not None
     moment = d.clock().timestamp()
+    d.forget(actor.code)
     request.session.clear()
     request.session.update(
         {

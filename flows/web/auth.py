@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -31,13 +31,14 @@ class LoggedIn:
     password_set_at: datetime
 
 
+_LOGIN = select(col(Login.id), col(Login.password_hash), col(Login.updated_at)).where(
+    col(Login.person_id) == bindparam("person_id")
+)  # built once: every page asks
+
+
 def login_of(session: Session, actor: Actor) -> tuple[int, str, datetime] | None:
     """A person's login row (id, hash, updated_at), if they have one."""
-    row = session.execute(
-        select(col(Login.id), col(Login.password_hash), col(Login.updated_at)).where(
-            col(Login.person_id) == actor.person_id
-        )
-    ).first()
+    row = session.execute(_LOGIN, {"person_id": actor.person_id}).first()
     return None if row is None else (int(row[0]), str(row[1]), row[2])
 
 
@@ -58,7 +59,7 @@ def authenticate(database_url: str | None, username: str, password: str) -> Logg
     login_id, digest, updated_at = row
     if not _verify(digest, text):
         return None
-    if hasher().check_needs_rehash(digest):  # parameters got stronger since: keep the stronger hash
+    if hasher().check_needs_rehash(digest):  # the parameters changed since: hash it again with today's
         with write_session(engine) as session:
             session.execute(
                 update(Login)

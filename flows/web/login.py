@@ -41,6 +41,7 @@ async def login(request: Request) -> Response:
             username=username,
         )
     moment = d.clock().timestamp()
+    d.forget(done.actor.code)  # who they are now, not who they were when last seen
     request.session.clear()  # a new session (and a new CSRF token) at each login
     request.session.update(
         {

@@ -45,6 +45,18 @@ class DashboardSettings(BaseSettings):
     language: Literal["vi", "en"] | None = Field(
         default=None, description="Language of the pages' refusals (CCHC_LANGUAGE, as everything else)"
     )
+    session_recheck_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=300,
+        description="How long a web process trusts who a session is (roles, password, active) before asking again",
+    )
+    threads: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Requests one web process works on at once; the others wait their turn in order",
+    )
     upload_max_mib: int = Field(default=20, gt=0, le=50, description="The largest evidence file a browser may send")
     upload_types: str = Field(
         default=".pdf,.doc,.docx,.xls,.xlsx,.odt,.ods,.jpg,.jpeg,.png,.tif,.tiff",

@@ -79,7 +79,7 @@ def _appraiser(d: Dashboard, request: Request) -> Actor:
 
 def _agrid(d: Dashboard, year: int, code: str, actor: Actor) -> Grid:
     try:
-        return read_grid(d.database_url, year, code, actor.code, d.clock(), appraiser=True)
+        return read_grid(d.database_url, year, code, actor, d.clock(), appraiser=True)
     except UserError as exc:
         raise Forbidden(str(exc)) from None
 

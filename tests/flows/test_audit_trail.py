@@ -63,3 +63,39 @@ def test_a_units_timeline_lists_its_events_in_order(db_url: str, tmp_path: Path)
         ("begin_self_assessment", "plan", "self_assess"),
     ]
     assert entries[0].actor == "pv01.coord1"
+
+
+def test_one_event_hashed_by_the_database_is_the_event_python_would_hash(db_url: str) -> None:
+    """On PostgreSQL one event is appended in one statement, hashed by sha256() over the canonical text
+    (models/audit.py); whatever a person typed, the stored hash is the one Python computes, and the chain
+    goes on from it."""
+    from datetime import UTC, datetime
+
+    from cchc.models.audit import EVENT_COLUMNS, Event, EventDraft, append, event_hash
+    from cchc.models.db import read_session, write_session
+    from cchc.models.tables import AuditEvent
+
+    open_2021(db_url)
+    typed = 'Giải trình: "thiếu" \\ văn bản\n=1+2 @x %(n)s %s 😀 ngày 30/6/2021 — Đắk Lắk'
+    drafts = [
+        EventDraft(
+            kind="score",
+            trigger=Event.self_assessment_import,
+            actor="cmg.focal",
+            at=datetime(2021, 8, 10, 1, 2, 3, 456789, tzinfo=UTC),
+            cycle_year=2021,
+            unit_code="CAH-CMG",
+            reason=typed,
+            payload={"note": typed, "n": 1},
+        )
+    ]
+    with write_session(get_engine(db_url)) as session:
+        seq = append(session, drafts)
+    with read_session(get_engine(db_url)) as session:
+        event = session.get(AuditEvent, seq)
+        assert event is not None
+        stored = {c: getattr(event, c) for c in EVENT_COLUMNS}
+    assert stored["reason"] == typed and stored["hash"] == event_hash(stored["prev_hash"], seq, stored)
+    assert scalar(db_url, "SELECT seq FROM audit_head") == seq
+    result = verify_chain(db_url)
+    assert result.ok and result.head_seq == seq

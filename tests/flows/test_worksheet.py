@@ -42,6 +42,7 @@ def test_a_focal_officer_fills_rows_one_by_one_and_each_save_names_them(db_url: 
     again = read_grid(db_url, 2021, "CAH-CMG", FOCAL, at("10/08/2021"))
     row = again.rows[0]
     assert (row.self_points, row.supplied_by, again.filled) == (Decimal("0.50"), "CAH-CMG", 1)
+    assert (saved.filled, saved.total) == (again.filled, again.total)  # the save answers the grid's own count
     assert scalar(db_url, "SELECT actor FROM audit_event ORDER BY seq DESC LIMIT 1") == FOCAL
     # the same values again change nothing and record nothing
     events = scalar(db_url, "SELECT count(*) FROM audit_event")
@@ -115,7 +116,8 @@ def test_a_commune_sees_and_fills_only_its_assigned_rows_before_its_internal_dea
     commune = "cmg-x-eapok.head"
     grid = read_grid(db_url, 2021, "CAH-CMG", commune, at("10/08/2021"))
     assert [r.code for r in grid.rows] == ["3.3.2", "8.4.2"] and grid.contributor == "CAH-CMG-X-EAPOK"
-    save_rows(db_url, 2021, "CAH-CMG", [entry("3.3.2", metric="45/200")], commune, at("10/08/2021"))
+    saved = save_rows(db_url, 2021, "CAH-CMG", [entry("3.3.2", metric="45/200")], commune, at("10/08/2021"))
+    assert (saved.filled, saved.total) == (1, 2)  # the commune's own count: its two rows
     assert scalar(db_url, "SELECT supplied_by FROM score WHERE supplied_by <> ''") == "CAH-CMG-X-EAPOK"
     before = fingerprint(db_url)
     with pytest.raises(SheetError, match="1.1.1 is not open to this import"):

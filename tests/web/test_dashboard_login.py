@@ -91,6 +91,29 @@ def test_a_new_password_ends_the_sessions_opened_with_the_old_one(db_url: str, d
     assert browser.get("/audit").status_code == 303
 
 
+def test_a_web_process_trusts_a_session_for_a_few_seconds_then_asks_again(db_url: str, clock: Clock) -> None:
+    """Every page asks who its session is (four queries): a process keeps the answer for
+    `session_recheck_seconds` (10 by default), so a new password ends the other sessions within that time,
+    and at once for a login of its own."""
+    from starlette.testclient import TestClient
+
+    from cchc.flows.web.app import create_app
+
+    load_sample_org(db_url)
+    give_login(db_url, COORDINATOR)
+    app = create_app(db_url, settings=DashboardSettings(session_recheck_seconds=10), clock=clock)
+    with TestClient(app, follow_redirects=False) as browser:
+        log_in(browser, COORDINATOR)
+        assert browser.get("/audit").status_code == 200
+        set_password(db_url, COORDINATOR, "Một mật khẩu mới hẳn 2022", None)
+        clock.advance(seconds=9)
+        assert browser.get("/audit").status_code == 200  # still trusted
+        clock.advance(seconds=2)
+        answer = browser.get("/audit")
+        assert answer.status_code == 303 and "/login" in answer.headers["location"]  # asked again: ended
+    app.state.dashboard.jobs.shutdown()
+
+
 def test_a_post_without_the_csrf_token_is_refused(db_url: str, dashboard: Browser) -> None:
     load_sample_org(db_url)
     give_login(db_url, COORDINATOR)
