@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +23,7 @@ from cchc.flows.web.dashboard import Dashboard, _refuse_unreadable
 from cchc.flows.web.tables import Table
 from cchc.models.db import get_engine, read_session
 from cchc.models.formats import vn_number
-from cchc.models.tables import AuditEvent
+from cchc.models.tables import AuditEvent, Person
 from cchc.states.labels import STATE_LABELS, trigger_label
 
 PAGE_SIZE = 50  # audit events per page
@@ -90,12 +91,14 @@ def audit_events(
             ],
             unit_column=6,
         )
-        for e in session.execute(query).scalars():
+        events = list(session.execute(query).scalars())
+        names = _names(session, {e.actor for e in events})
+        for e in events:
             table.add(
                 [
                     e.seq,
                     e.at,
-                    e.actor,
+                    names.get(e.actor, e.actor),
                     trigger_label(e.trigger),
                     e.trigger,
                     str(e.cycle_year) if e.cycle_year else None,
@@ -109,6 +112,16 @@ def audit_events(
                 year=e.cycle_year,
             )
     return AuditPage(table, total, page, pages)
+
+
+def _names(session: Session, codes: set[str]) -> dict[str, str]:
+    """Who acted, as an inspector reads it: "Nguyễn Văn An (cmg.focal)" for a person of the organisation;
+    automated work ("system:sweep") and codes no longer in the organisation stay as recorded."""
+    people = [c for c in codes if not c.startswith("system:")]
+    if not people:
+        return {}
+    found = session.execute(select(col(Person.code), col(Person.full_name)).where(col(Person.code).in_(people)))
+    return {code: f"{name} ({code})" for code, name in found.tuples()}
 
 
 def audit_triggers(database_url: str | None) -> list[str]:

@@ -178,7 +178,7 @@ def test_the_audit_search_filters_pages_exports_and_verifies_the_chain(
         db_url, "SELECT COUNT(*) FROM audit_event WHERE trigger = 'publish' AND actor = :a", a=COORDINATOR
     )
     assert len(published) - 1 == publish_events == 44 + 2  # each unit, the cycle, the publication itself
-    assert {r[2] for r in published[1:]} == {COORDINATOR}
+    assert {r[2] for r in published[1:]} == {f"Đại úy Trần Công Lực ({COORDINATOR})"}  # the person's name and code
     on_day = rows_of(browser.get("/audit", params={"from": "04/09/2021", "to": "04/09/2021", "format": "csv"}))
     assert {r[1][:10] for r in on_day[1:]} == {"04/09/2021"} and {r[4] for r in on_day[1:]} == {"appraise"}
     assert "không phải là ngày" in browser.get("/audit", params={"from": "hôm qua"}).text
