@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from cchc.flows.lookup import Deadlines, actor_for, cycle_of, member_refusal, unit_assessment
+from cchc.flows.lookup import Deadlines, acting_for_unit, cycle_of
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
@@ -60,13 +60,8 @@ def assign(
     if not codes:
         raise UserError("name the sub-criteria to assign (--criteria 3.3.1,3.3.2)")
     with write_session(engine_for(database_url)) as session:
-        cycle = cycle_of(session, year)
-        actor = actor_for(session, actor_ident)
-        assessment, org_unit = unit_assessment(session, cycle, unit)
+        cycle, actor, assessment, org_unit = acting_for_unit(session, year, unit, actor_ident, when)
         assert assessment.id is not None and org_unit.id is not None
-        refusal = member_refusal(cycle, assessment, org_unit, actor, when)
-        if refusal:
-            raise UserError(refusal)
         member = _descendant(session, org_unit.id, contributor)
         known = set(
             session.execute(

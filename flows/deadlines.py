@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
-from cchc.flows.lookup import Deadlines, actor_for, cycle_of, kept_ref, member_refusal, unit_assessment
+from cchc.flows.lookup import Deadlines, acting_for_unit, actor_for, cycle_of, kept_ref, unit_assessment
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import write_session
@@ -110,12 +110,7 @@ def register_plan(
         raise UserError("give the plan's reference, e.g. --ref '91/KH-CAH ngày 30/6/2021'")
     when = at or now()
     with write_session(engine_for(database_url)) as session:
-        cycle = cycle_of(session, year)
-        actor = actor_for(session, actor_ident)
-        assessment, org_unit = unit_assessment(session, cycle, unit)
-        refusal = member_refusal(cycle, assessment, org_unit, actor, when)
-        if refusal:
-            raise UserError(refusal)
+        cycle, actor, assessment, _ = acting_for_unit(session, year, unit, actor_ident, when)
         if assessment.plan_ref == ref and assessment.plan_received_at is not None:
             return False
         session.execute(

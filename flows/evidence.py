@@ -24,7 +24,7 @@ from cchc.models.errors import UserError
 from cchc.models.evidence import EvidenceRef, outside_window
 from cchc.models.i18n import tr
 from cchc.models.people import Actor
-from cchc.models.store import FileStore, TooLarge
+from cchc.models.store import FileStore, Stored, TooLarge
 from cchc.models.tables import Assessment, Contribution, Cycle, Evidence, EvidenceFile, OrgUnit
 from cchc.models.text import collapse_lines
 
@@ -59,7 +59,7 @@ def add_file(
     at: datetime | None = None,
 ) -> Added:
     """Keep a file for a document of a unit's evidence (the document is registered if new)."""
-    _suffix(file.name, FILE_SUFFIXES)
+    file_suffix(file.name, FILE_SUFFIXES)
     try:
         with file.open("rb") as stream:
             return add_stream(database_url, year, unit, reference, file.name, stream, actor_ident, at)
@@ -86,19 +86,12 @@ def add_stream(
     in the writing transaction."""
     when = at or now()
     ref = document_ref(reference)
-    name = collapse_lines(name).strip() or "file"
-    suffix = _suffix(name, suffixes)
+    name = file_name(name)
+    file_suffix(name, suffixes)
     engine = engine_for(database_url)
     with read_session(engine) as session:
         _may_add(session, year, unit, actor_ident, ref, when)
-    try:
-        stored = FileStore(get_settings().store_dir).put_stream(stream, suffix, max_bytes)
-    except TooLarge:
-        raise UserError(
-            tr("{name}: is more than the {n} MiB a file may have", name=name, n=max_bytes // 1_048_576)
-        ) from None
-    if not stored.size:
-        raise UserError(tr("{name}: the file is empty", name=name))
+    stored, suffix = keep_stream(name, stream, max_bytes=max_bytes, suffixes=suffixes)
     with write_session(engine) as session:
         cycle, actor, assessment = _may_add(session, year, unit, actor_ident, ref, when)
         evidence = session.execute(
@@ -136,13 +129,7 @@ def add_stream(
             return Added(ref.symbol, stored.sha256, len(known), False)
         session.execute(
             insert(EvidenceFile).values(
-                evidence_id=evidence_id,
-                sha256=stored.sha256,
-                file_name=name[:200],
-                suffix=suffix,
-                size=stored.size,
-                added_by=actor.code,
-                added_at=when,
+                evidence_id=evidence_id, **kept_file_values(stored, suffix, name, actor.code, when)
             )
         )
         append(
@@ -169,7 +156,41 @@ def add_stream(
         return Added(ref.symbol, stored.sha256, len(known) + 1, True)
 
 
-def _suffix(name: str, suffixes: tuple[str, ...]) -> str:
+def kept_file_values(stored: Stored, suffix: str, name: str, by: str, at: datetime) -> dict[str, object]:
+    """The columns every record of a kept file has (models/tables.py `_KeptFile`)."""
+    return {
+        "sha256": stored.sha256,
+        "file_name": name[:200],
+        "suffix": suffix,
+        "size": stored.size,
+        "added_by": by,
+        "added_at": at,
+    }
+
+
+def file_name(name: str) -> str:
+    """The name a person gave a file, on one line (only remembered, never a path)."""
+    return collapse_lines(name).strip() or "file"
+
+
+def keep_stream(
+    name: str, stream: BinaryIO, *, max_bytes: int = MAX_FILE_BYTES, suffixes: tuple[str, ...] = FILE_SUFFIXES
+) -> tuple[Stored, str]:
+    """A file read from a stream into the store a mebibyte at a time (never held whole in memory), with its
+    suffix; a UserError naming the file when its kind is not kept, it is too large or it is empty."""
+    suffix = file_suffix(name, suffixes)
+    try:
+        stored = FileStore(get_settings().store_dir).put_stream(stream, suffix, max_bytes)
+    except TooLarge:
+        raise UserError(
+            tr("{name}: is more than the {n} MiB a file may have", name=name, n=max_bytes // 1_048_576)
+        ) from None
+    if not stored.size:
+        raise UserError(tr("{name}: the file is empty", name=name))
+    return stored, suffix
+
+
+def file_suffix(name: str, suffixes: tuple[str, ...]) -> str:
     """A file name's suffix, if it is one of the kinds of document kept (else a UserError)."""
     suffix = Path(name).suffix.lower()
     if suffix not in suffixes:

@@ -104,6 +104,20 @@ def member_refusal(cycle: Cycle, assessment: Assessment, org_unit: OrgUnit, acto
     return is_unit_member_or_coordinator(Context(actor=actor, at=at, facts=facts))
 
 
+def acting_for_unit(
+    session: Session, year: int | None, unit: str, actor_ident: str | None, at: datetime
+) -> tuple[Cycle, Actor, Assessment, OrgUnit]:
+    """The cycle, the person and the unit's assessment when the person may act for the unit (one of its
+    people, or a coordinator); else a UserError saying why."""
+    cycle = cycle_of(session, year)
+    actor = actor_for(session, actor_ident)
+    assessment, org_unit = unit_assessment(session, cycle, unit)
+    refusal = member_refusal(cycle, assessment, org_unit, actor, at)
+    if refusal:
+        raise UserError(refusal)
+    return cycle, actor, assessment, org_unit
+
+
 def actor_for(session: Session, ident: str | None, *, task: str | None = None) -> Actor:
     """The person acting (by code or e-mail), or the system for automated work."""
     if ident is None:

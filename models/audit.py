@@ -59,6 +59,7 @@ class Event(StrEnum):
     self_assessment_import = "self_assessment_import"  # self-scores taken in
     appraiser_scores = "appraiser_scores"  # an appraiser's own scores and comments saved (inputs of appraisal)
     add_file = "add_file"  # an evidence file kept
+    document_file = "document_file"  # the file of a unit's own plan, remediation plan or breakthrough registration
     remind = "remind"  # a reminder before a deadline
     escalate = "escalate"  # a step of the escalation ladder after a deadline
     sweep = "sweep"  # a person ran the deadline sweep

@@ -339,19 +339,37 @@ class Evidence(SQLModel, table=True):
     first_cited_at: datetime | None = _when()
 
 
-class EvidenceFile(SQLModel, table=True):
-    """A version of an evidence document's file, kept in the content-addressed store by its SHA-256."""
+class _KeptFile(SQLModel):
+    """What is recorded of a file kept in the content-addressed store (its SHA-256 names it there; the name a
+    person gave is only remembered), and who added it when."""
 
-    __tablename__ = "evidence_file"
-    __table_args__ = (UniqueConstraint("evidence_id", "sha256"),)
-    id: int | None = Field(default=None, primary_key=True)
-    evidence_id: int = Field(foreign_key="evidence.id", index=True)
     sha256: str = Field(max_length=64)
     file_name: str = Field(max_length=200)
     suffix: str = Field(max_length=10)
     size: int
     added_by: str = Field(max_length=80)
     added_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+
+
+class EvidenceFile(_KeptFile, table=True):
+    """A version of an evidence document's file, kept in the content-addressed store by its SHA-256."""
+
+    __tablename__ = "evidence_file"
+    __table_args__ = (UniqueConstraint("evidence_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+
+
+class DocumentFile(_KeptFile, table=True):
+    """A file of one of the unit's own documents (its plan, remediation plan or breakthrough registration),
+    sent from the browser with the document's reference and kept in the content-addressed store."""
+
+    __tablename__ = "document_file"
+    __table_args__ = (UniqueConstraint("assessment_id", "kind", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    kind: str = Field(max_length=20)  # plan | remediation | breakthrough
+    ref: str = Field(max_length=200)  # the document it is the file of, as recorded
 
 
 class Contribution(SQLModel, table=True):
@@ -493,6 +511,7 @@ __all__ = [
     "Contribution",
     "Evidence",
     "EvidenceFile",
+    "DocumentFile",
     "Column",
     "Criterion",
     "Cycle",

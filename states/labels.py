@@ -135,6 +135,7 @@ TRIGGER_LABELS: dict[str, str] = {
     Event.self_assessment_import: "Nhập kết quả tự đánh giá",
     Event.appraiser_scores: "Thẩm định viên chấm, nhận xét",
     Event.add_file: "Lưu tệp tài liệu kiểm chứng",
+    Event.document_file: "Lưu tệp văn bản của đơn vị",
     Event.remind: "Nhắc hạn",
     Event.escalate: "Đôn đốc quá hạn",
     Event.sweep: "Chạy rà soát hạn",

@@ -149,7 +149,8 @@ def routes(upload_limit: int = 21 * 1_048_576) -> list[Route | Mount]:
         Route(f"{unit_path}/evidence", grid.upload, methods=["POST"], max_body_size=upload_limit),
         Route(f"{unit_path}/files/{{sha256:code}}", grid.file),
         Route(f"{unit_path}/workbook", grid.workbook),
-        Route(f"{unit_path}/documents", grid.documents, methods=["POST"]),
+        Route(f"{unit_path}/documents", grid.documents, methods=["POST"], max_body_size=upload_limit),
+        Route(f"{unit_path}/documents/{{sha256:code}}", grid.document_file),
         Route(f"{unit_path}/contributors", grid.contributors, methods=["POST"]),
         Route(f"{unit_path}/workbook", grid.upload_workbook, methods=["POST"], max_body_size=upload_limit),
         # the appraiser's workspace

@@ -23,12 +23,14 @@ from cchc.config.settings import get_settings
 from cchc.flows import inputs
 from cchc.flows.contributors import ContributionLine, assign, contributions_of
 from cchc.flows.deadlines import register_plan
-from cchc.flows.evidence import add_stream
+from cchc.flows.documents import attach_document_file
+from cchc.flows.evidence import add_stream, file_name, keep_stream
 from cchc.flows.lookup import cycle_of
 from cchc.flows.params import ImportParams, SubmitParams
 from cchc.flows.remediation import receive_follow_up
 from cchc.flows.selfassessment import import_self_assessment
 from cchc.flows.submission import change_units, submit
+from cchc.flows.web.access import may_view_unit
 from cchc.flows.web.dashboard import Dashboard, Forbidden, describe_error
 from cchc.flows.workbooks import export_self_assessment
 from cchc.flows.worksheet import Grid, read_grid, save_rows
@@ -37,7 +39,7 @@ from cchc.models.errors import UserError
 from cchc.models.evidence import parse_references
 from cchc.models.people import Actor
 from cchc.models.store import FileStore
-from cchc.models.tables import Assessment, Cycle, Evidence, EvidenceFile, OrgUnit
+from cchc.models.tables import Assessment, Cycle, DocumentFile, Evidence, EvidenceFile, OrgUnit
 from cchc.states.labels import STATE_LABELS
 
 ROW_FIELDS = ("score", "metric", "not_applicable", "evidence", "note", "explanation")
@@ -317,14 +319,7 @@ def file(request: Request) -> Response:
         ).first()
     if found is None:
         raise UserError("không có tệp này trong tài liệu kiểm chứng của đơn vị")
-    name, suffix = str(found[0]), str(found[1])
-    path = FileStore(get_settings().store_dir)._path(sha256, suffix)
-    return FileResponse(
-        path,
-        media_type=MEDIA.get(suffix, "application/octet-stream"),
-        filename=name,
-        content_disposition_type="inline" if suffix in INLINE else "attachment",
-    )
+    return _stored_file(sha256, str(found[0]), str(found[1]))
 
 
 def workbook(request: Request) -> Response:
@@ -385,26 +380,76 @@ def _import_workbook(d: Dashboard, year: int, code: str, book: UploadFile, actor
 
 
 async def documents(request: Request) -> Response:
-    """The unit sends its own plan, its remediation plan or its breakthrough registration (a dated reference);
-    the matching follow-up is done (through its machine, audited under the person's name)."""
+    """The unit sends its own plan, its remediation plan or its breakthrough registration (a dated reference,
+    and the document's file if chosen); the matching follow-up is done (through its machine, audited under
+    the person's name). A file that is refused (its kind, its size) refuses the whole sending: nothing is
+    recorded."""
     d = Dashboard.of(request)
     year, code = _where(request)
-    form = await d.form(request)
+    form = await d.form(request, files=("file",))
     actor = await run_in_threadpool(d.require, request)
     kind, ref, note = (str(form.get(k, "")).strip() for k in ("kind", "ref", "note"))
+    upload = form.get("file")
+    chosen = upload if isinstance(upload, UploadFile) and upload.filename else None
+    name = file_name(chosen.filename or "") if chosen is not None else ""
 
     def send() -> str:
+        kept = None
+        if chosen is not None:  # into the store first: a refused file records nothing
+            settings = d.settings
+            kept = keep_stream(
+                name, chosen.file, max_bytes=settings.upload_max_mib * 1_048_576, suffixes=settings.upload_suffixes
+            )
         if kind == "plan":
             new = register_plan(d.database_url, year, code, ref, actor.code, d.clock())
-            return f"Đã ghi nhận kế hoạch CCHC {ref} của {code}." if new else "Kế hoạch này đã được ghi nhận trước đó."
-        new = receive_follow_up(d.database_url, year, code, kind, ref, note, actor.code, d.clock())
-        return f"Đã ghi nhận văn bản {ref} của {code}." if new else "Văn bản này đã được ghi nhận trước đó."
+            said = f"Đã ghi nhận kế hoạch CCHC {ref} của {code}." if new else "Kế hoạch này đã được ghi nhận trước đó."
+        else:
+            new = receive_follow_up(d.database_url, year, code, kind, ref, note, actor.code, d.clock())
+            said = f"Đã ghi nhận văn bản {ref} của {code}." if new else "Văn bản này đã được ghi nhận trước đó."
+        if kept is None:
+            return said
+        stored, suffix = kept
+        if attach_document_file(d.database_url, year, code, kind, ref, stored, suffix, name, actor.code, d.clock()):
+            return f"{said} Đã lưu tệp {name} (SHA-256 {stored.sha256[:16]}…)."
+        return f"{said} Tệp {name} đã có sẵn (SHA-256 {stored.sha256[:16]}…)."
 
     try:
         d.flash(request, "ok", await run_in_threadpool(send))
     except Exception as exc:  # noqa: BLE001 - the edge
         d.flash(request, "error", describe_error(exc))
     return RedirectResponse(f"/cycles/{year}/units/{code}#documents", 303)
+
+
+def document_file(request: Request) -> Response:
+    """A file of the unit's own documents (plan, remediation plan, breakthrough registration), for whoever
+    may see the unit's page; only this unit's, by its hash."""
+    d = Dashboard.of(request)
+    year, code = _where(request)
+    actor = d.require(request)
+    if not may_view_unit(actor, code):
+        raise Forbidden(f"{actor.name} ({actor.code}) không xem được văn bản của {code}.")
+    sha256 = str(request.path_params["sha256"])
+    with read_session(get_engine(d.database_url)) as session:
+        found = session.execute(
+            select(col(DocumentFile.file_name), col(DocumentFile.suffix))
+            .join(Assessment, col(Assessment.id) == col(DocumentFile.assessment_id))
+            .join(Cycle, col(Cycle.id) == col(Assessment.cycle_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Assessment.unit_id))
+            .where(col(DocumentFile.sha256) == sha256, col(OrgUnit.code) == code, col(Cycle.year) == year)
+        ).first()
+    if found is None:
+        raise UserError("không có tệp này trong văn bản của đơn vị")
+    return _stored_file(sha256, str(found[0]), str(found[1]))
+
+
+def _stored_file(sha256: str, name: str, suffix: str) -> FileResponse:
+    """A file of the store as the browser should take it: shown (a PDF, an image) or downloaded."""
+    return FileResponse(
+        FileStore(get_settings().store_dir)._path(sha256, suffix),
+        media_type=MEDIA.get(suffix, "application/octet-stream"),
+        filename=name,
+        content_disposition_type="inline" if suffix in INLINE else "attachment",
+    )
 
 
 def link_for(task: str, year: int, code: str) -> str:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from cchc.flows.auditlog import unit_timeline
+from cchc.flows.documents import document_files
 from cchc.flows.evidence import registry
 from cchc.flows.lookup import class_bands, current_publication, cycle_of, unit_assessment
 from cchc.flows.web import access, views
@@ -190,9 +191,10 @@ FOLLOW_UP_STATES = {"required": "chưa gửi", "received": "đã nhận", "waive
 
 def unit_documents(
     database_url: str | None, year: int, code: str, actor: Actor, timezone: str
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The unit's own documents (its plan, its remediation plan, its breakthrough registration) as lines,
-    and the ones this person may send from the page (the unit's own people, or a coordinator)."""
+) -> tuple[list[tuple[str, str, list[tuple[str, str, str]]]], list[tuple[str, str]]]:
+    """The unit's own documents (its plan, its remediation plan, its breakthrough registration) as lines
+    with their files, and the ones this person may send from the page (the unit's own people, or a
+    coordinator)."""
     with read_session(get_engine(database_url)) as session:
         cycle = cycle_of(session, year)
         assessment, _ = unit_assessment(session, cycle, code)
@@ -202,10 +204,21 @@ def unit_documents(
             )
         ).all()
         plan_ref, plan_received, state = assessment.plan_ref, assessment.plan_received_at, assessment.state
+        assert assessment.id is not None
+        files = document_files(session, assessment.id)
+
+    def links(kind: str, ref: str | None) -> list[tuple[str, str, str]]:
+        """The files of a document: (name, where it opens, the start of its SHA-256)."""
+        return [
+            (f.name, f"/cycles/{year}/units/{code}/documents/{f.sha256}", f.sha256[:16])
+            for f in files.get((kind, ref or ""), [])
+        ]
+
     lines = [
         (
             "Kế hoạch CCHC của đơn vị",
             f"{plan_ref} (nhận {cell_text(plan_received, timezone)})" if plan_received else "chưa gửi",
+            links("plan", plan_ref),
         )
     ]
     may_send = (
@@ -217,7 +230,7 @@ def unit_documents(
     for kind, state, ref, received in follow_ups:
         label = FOLLOW_UP_LABELS.get(kind, kind)
         text = FOLLOW_UP_STATES.get(state, state) + (f": {ref}, {cell_text(received, timezone)}" if ref else "")
-        lines.append((label, text))
+        lines.append((label, text, links(kind, ref)))
         if may_send and state != "waived":
             forms.append((kind, label))
     return lines, forms
@@ -249,6 +262,7 @@ def page(request: Request) -> Response:
         own_unit=code in actor.own_units,
         documents=documents,
         document_forms=forms,
+        upload_types=",".join(d.settings.upload_suffixes),
         job=d.job_of(request, actor),
     )
 

@@ -27,6 +27,15 @@ def logged_in(dashboard: Browser, who: str) -> TestClient:
     return client
 
 
+def cmg_focal_in_self_assessment(db_url: str, dashboard: Browser, clock: Clock) -> TestClient:
+    """The 2021 cycle in self-assessment on 10/08/2021, logins for CAH-CMG's focal officer, an appraiser and
+    another unit's focal officer, and the first of them logged in."""
+    open_2021(db_url)
+    give_login(db_url, "cmg.focal", APPRAISER, "bmt.focal")
+    clock.moment = at("10/08/2021")
+    return logged_in(dashboard, "cmg.focal")
+
+
 def first_rows(page: str) -> list[str]:
     return re.findall(r'<tr id="row-([0-9.]+)"', page)
 
@@ -112,10 +121,7 @@ def test_submit_is_refused_with_the_guards_reason_and_withdraw_works_before_appr
 def test_an_evidence_file_is_attached_to_a_row_and_opened_by_an_appraiser_but_not_by_another_unit(
     db_url: str, dashboard: Browser, clock: Clock
 ) -> None:
-    open_2021(db_url)
-    give_login(db_url, "cmg.focal", APPRAISER, "bmt.focal")
-    clock.moment = at("10/08/2021")
-    client = logged_in(dashboard, "cmg.focal")
+    client = cmg_focal_in_self_assessment(db_url, dashboard, clock)
     page = client.get(GRID)
     code = first_rows(page.text)[0]
     token = csrf_of(page)
@@ -246,3 +252,47 @@ def test_withdraw_is_refused_once_appraisal_has_started_in_one_sentence_and_noth
     assert refused.status_code == 422 and "scores are entered in self_assess" in refused.text
     assert "withdraw the submission first" not in refused.text  # no longer possible: not offered as the way out
     assert fingerprint(db_url) == before
+
+
+def test_the_unit_sends_its_plan_with_the_signed_file_and_a_refused_file_records_nothing(
+    db_url: str, dashboard: Browser, clock: Clock
+) -> None:
+    client = cmg_focal_in_self_assessment(db_url, dashboard, clock)
+    page = client.get("/cycles/2021/units/CAH-CMG")
+    assert 'id="document-plan"' in page.text and 'enctype="multipart/form-data"' in page.text
+    token = csrf_of(page)
+    # a file of a kind the settings refuse: the plan is not recorded either
+    before = fingerprint(db_url)
+    client.post(
+        "/cycles/2021/units/CAH-CMG/documents",
+        data={"csrf_token": token, "kind": "plan", "ref": "91/KH-CAH ngày 30/6/2021 Kế hoạch CCHC"},
+        files={"file": ("ke-hoach.exe", b"MZ", "application/octet-stream")},
+    )
+    assert "not a document or scan" in client.get("/cycles/2021/units/CAH-CMG").text
+    assert fingerprint(db_url) == before
+    sent = client.post(
+        "/cycles/2021/units/CAH-CMG/documents",
+        data={"csrf_token": token, "kind": "plan", "ref": "91/KH-CAH ngày 30/6/2021 Kế hoạch CCHC"},
+        files={"file": ("ke-hoach-da-ky.pdf", PDF, "application/pdf")},
+    )
+    assert sent.status_code == 303
+    after = client.get("/cycles/2021/units/CAH-CMG")
+    assert "Đã ghi nhận kế hoạch CCHC" in after.text and "Đã lưu tệp ke-hoach-da-ky.pdf" in after.text
+    (link,) = re.findall(r'href="(/cycles/2021/units/CAH-CMG/documents/[0-9a-f]{64})"', after.text)
+    assert scalar(db_url, "SELECT plan_ref FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'CAH-CMG'")
+    assert scalar(db_url, "SELECT added_by FROM document_file") == "cmg.focal"
+    assert scalar(db_url, "SELECT actor FROM audit_event WHERE trigger = 'document_file'") == "cmg.focal"
+    opened = logged_in(dashboard, APPRAISER).get(link)
+    assert (
+        opened.status_code == 200
+        and opened.content == PDF
+        and opened.headers["content-disposition"].startswith("inline")
+    )
+    assert logged_in(dashboard, "bmt.focal").get(link).status_code == 403  # another unit's person
+    # the same file again is not kept twice
+    client.post(
+        "/cycles/2021/units/CAH-CMG/documents",
+        data={"csrf_token": token, "kind": "plan", "ref": "91/KH-CAH ngày 30/6/2021 Kế hoạch CCHC"},
+        files={"file": ("ke-hoach-da-ky.pdf", PDF, "application/pdf")},
+    )
+    assert scalar(db_url, "SELECT count(*) FROM document_file") == 1
