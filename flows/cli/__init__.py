@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from cchc.flows.cli.common import state
 from cchc.flows.runtime import configure_prefect
+from cchc.models.i18n import tr
 
 configure_prefect()  # before anything imports prefect (the command modules do; nothing above does)
 
@@ -106,8 +107,10 @@ class CommandTable(TyperGroup):
 
 app = typer.Typer(
     cls=CommandTable,
-    help="Orchestrate the annual PAR index cycle (Chỉ số cải cách hành chính): plan → self-assessment → "
-    "appraisal → supplements → publication → awards.",
+    help=tr(
+        "Orchestrate the annual PAR index cycle (Chỉ số cải cách hành chính): plan → self-assessment → "
+        "appraisal → supplements → publication → awards."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -118,9 +121,9 @@ app = typer.Typer(
 def main_options(
     database_url: Annotated[
         str | None,
-        typer.Option("--database-url", envvar=None, help="Database URL (default: CCHC_DATABASE_URL or ./cchc.db)"),
+        typer.Option("--database-url", envvar=None, help=tr("Database URL (default: CCHC_DATABASE_URL or ./cchc.db)")),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and Prefect's logs")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=tr("Show tracebacks and Prefect's logs"))] = False,
 ) -> None:
     state["database_url"] = database_url
     state["debug"] = debug

@@ -12,27 +12,32 @@ from cchc.flows.auditlog import TimelineEntry, describe_change, unit_timeline, v
 from cchc.flows.cli.common import Json, Year, db, friendly
 from cchc.flows.display import console, errors, local_time, show
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.states.diagrams import MACHINES, diagram
 
-app = typer.Typer(name="audit", help="The audit trail.", no_args_is_help=True)
+app = typer.Typer(name="audit", help=tr("The audit trail."), no_args_is_help=True)
 
 commands = typer.Typer()
 
 
-@app.command("log")
+@app.command(
+    "log",
+    help=tr("A unit's timeline: every transition, score change, adjustment and publication, oldest first."),
+)
 @friendly
 def audit_log(
-    unit: Annotated[str, typer.Option("--unit", "-u", help="The unit's code")],
+    unit: Annotated[str, typer.Option("--unit", "-u", help=tr("The unit's code"))],
     year: Year = None,
     as_json: Json = False,
 ) -> None:
-    """A unit's timeline: every transition, score change, adjustment and publication, oldest first."""
     entries = unit_timeline(db(), unit, year)
     rows = ((str(e.seq), local_time(e.at), e.actor, f"{e.kind}: {e.trigger}", _move(e), _details(e)) for e in entries)
-    columns = ("#", "when (Asia/Ho_Chi_Minh)", "who", "what", "from → to", "reason / details")
-    title = f"Audit trail of {unit}" + (f" ({year})" if year else "")
+    columns = ("#", tr("when (Asia/Ho_Chi_Minh)"), tr("who"), tr("what"), tr("from → to"), tr("reason / details"))
+    title = (
+        tr("Audit trail of {unit} ({year})", unit=unit, year=year) if year else tr("Audit trail of {unit}", unit=unit)
+    )
     if show(entries, as_json, columns, rows, title=title) and not entries:
-        console.print("no events")
+        console.print(tr("no events"))
 
 
 def _move(e: TimelineEntry) -> str:
@@ -52,23 +57,35 @@ def _details(e: TimelineEntry) -> str:
     return "; ".join(parts)
 
 
-@app.command("verify")
+@app.command(
+    "verify",
+    help=tr("Recompute the hash chain: an edited, deleted or inserted event is reported; exit 1 if any."),
+)
 @friendly
 def audit_verify() -> None:
-    """Recompute the hash chain: an edited, deleted or inserted event is reported; exit 1 if any."""
     result = verify_chain(db())
     if result.ok:
-        console.print(f"audit trail intact: {result.events} events, head #{result.head_seq} {result.head_hash[:16]}…")
+        console.print(
+            tr(
+                "audit trail intact: {n} events, head #{seq} {hash}…",
+                n=result.events,
+                seq=result.head_seq,
+                hash=result.head_hash[:16],
+            )
+        )
         return
     for problem in result.problems:
-        errors.print(f"[red]broken:[/red] {escape(problem)}", markup=True)
+        errors.print("[red]" + tr("broken:") + "[/red] " + escape(problem), markup=True)
     raise typer.Exit(1)
 
 
-@commands.command()
+@commands.command(help=tr("Print a state machine as a Mermaid diagram (generated from the transition table)."))
 @friendly
-def states(which: Annotated[str, typer.Argument(help=f"One of: {', '.join(MACHINES)}")] = "assessment") -> None:
-    """Print a state machine as a Mermaid diagram (generated from the transition table)."""
+def states(
+    which: Annotated[str, typer.Argument(help=tr("One of: {machines}", machines=", ".join(MACHINES)))] = "assessment",
+) -> None:
     if which not in MACHINES:
-        raise UserError(f"unknown machine {which!r}: choose one of {', '.join(MACHINES)}")
+        raise UserError(
+            tr("unknown machine {which!r}: choose one of {machines}", which=which, machines=", ".join(MACHINES))
+        )
     sys.stdout.write(diagram(which))

@@ -18,6 +18,7 @@ from cchc.flows.display import bars, console, errors
 from cchc.flows.errors import describe
 from cchc.flows.runtime import local_flow_runs
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,12 +28,14 @@ state: dict[str, Any] = {"database_url": None, "debug": False}
 # it cannot store (SQLite binds at most 64 bits, PostgreSQL's integer 32).
 YEARS = {"min": 1, "max": 9999}
 VERSIONS = {"min": 1, "max": 2**31 - 1}
-Year = Annotated[int | None, typer.Option("--year", "-y", **YEARS, help="The cycle's year (default: the newest cycle)")]
-As = Annotated[str | None, typer.Option("--as", help="Who acts: person code or e-mail (default: CCHC_ACTOR)")]
-Units = Annotated[
-    list[str] | None, typer.Option("--unit", "-u", help="A unit code (repeat, or separate by commas, for several)")
+Year = Annotated[
+    int | None, typer.Option("--year", "-y", **YEARS, help=tr("The cycle's year (default: the newest cycle)"))
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
+As = Annotated[str | None, typer.Option("--as", help=tr("Who acts: person code or e-mail (default: CCHC_ACTOR)"))]
+Units = Annotated[
+    list[str] | None, typer.Option("--unit", "-u", help=tr("A unit code (repeat, or separate by commas, for several)"))
+]
+Json = Annotated[bool, typer.Option("--json", help=tr("Print JSON instead of tables"))]
 
 
 def acting(value: str | None) -> str | None:
@@ -57,7 +60,7 @@ def friendly(fn: F) -> F:
             if state["debug"]:
                 raise
             message = describe(exc, details="chạy lại với --debug để xem chi tiết")
-            errors.print(f"[red]error:[/red] {escape(message)}", markup=True)
+            errors.print("[red]" + tr("error:") + "[/red] " + escape(message), markup=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -70,14 +73,21 @@ def _refuse_undecodable(values: dict[str, Any]) -> None:
         for text in value if isinstance(value, list | tuple) else [value]:
             if isinstance(text, str) and any("\ud800" <= c <= "\udfff" for c in text):
                 raise UserError(
-                    f"{name.replace('_', '-')}: {text!r} is not UTF-8 text: set the terminal to UTF-8 and type it again"
+                    tr(
+                        "{name}: {text!r} is not UTF-8 text: set the terminal to UTF-8 and type it again",
+                        name=name.replace("_", "-"),
+                        text=text,
+                    )
                 )
 
 
 @contextlib.contextmanager
 def running_flows() -> Iterator[None]:
     """Around a command that runs Prefect flows in this process."""
-    errors.print("[dim]Running through Prefect (the first flow starts a temporary local server)…[/dim]", markup=True)
+    errors.print(
+        "[dim]" + escape(tr("Running through Prefect (the first flow starts a temporary local server)…")) + "[/dim]",
+        markup=True,
+    )
     with local_flow_runs(), bars():
         yield
 
@@ -89,18 +99,22 @@ def report_moves(summary: Any, done: str) -> None:
     late = getattr(summary, "late", [])
     if late:
         console.print(
-            f"[yellow]after the deadline[/yellow] (no timeliness bonus): {escape(', '.join(late))}", markup=True
+            "[yellow]"
+            + tr("after the deadline")
+            + "[/yellow] "
+            + escape(tr("(no timeliness bonus): {units}", units=", ".join(late))),
+            markup=True,
         )
     for refusal in summary.refused:
-        errors.print(f"[red]refused:[/red] {escape(refusal)}", markup=True)
+        errors.print("[red]" + tr("refused:") + "[/red] " + escape(refusal), markup=True)
     if summary.refused:
         raise typer.Exit(1)
     if not summary.moved:
-        console.print("nothing to do")
+        console.print(tr("nothing to do"))
 
 
 def xlsx_target(path: Path) -> Path:
     """A workbook to write: a name ending in .xlsx, in a directory that exists."""
     if path.suffix.lower() != ".xlsx":
-        raise UserError(f"{path}: the workbook is written as .xlsx (give a name ending in .xlsx)")
+        raise UserError(tr("{path}: the workbook is written as .xlsx (give a name ending in .xlsx)", path=path))
     return inputs.target_file(path)

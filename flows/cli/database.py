@@ -12,38 +12,56 @@ from cchc.flows.backup import backup, restore
 from cchc.flows.cli.common import db, friendly
 from cchc.flows.display import console
 from cchc.flows.runtime import open_engine
+from cchc.models.i18n import tr
 from cchc.models.migrate import upgrade
 
 commands = typer.Typer()
 
 
-@commands.command()
+@commands.command(help=tr("Create or upgrade the database schema (Alembic migrations)."))
 @friendly
 def init() -> None:
-    """Create or upgrade the database schema (Alembic migrations)."""
     engine = open_engine(db())
     revision = upgrade(engine)
-    console.print(f"database {engine.url.render_as_string()} is at schema revision {revision}")
-
-
-@commands.command("backup")
-@friendly
-def backup_cmd(out: Annotated[Path, typer.Argument(help="The archive to write (.tar.gz)")]) -> None:
-    """Back up the database and the file store into one archive (a consistent snapshot)."""
-    summary = backup(db(), out)
-    rows = sum(summary.tables.values())
     console.print(
-        f"{out}: {rows} rows of {len(summary.tables)} tables and {summary.files} stored files "
-        f"({summary.bytes / 1_048_576:.1f} MiB), schema {summary.revision}"
+        tr("database {url} is at schema revision {revision}", url=engine.url.render_as_string(), revision=revision)
     )
 
 
-@commands.command("restore")
+@commands.command(
+    "backup",
+    help=tr("Back up the database and the file store into one archive (a consistent snapshot)."),
+)
 @friendly
-def restore_cmd(archive: Annotated[Path, typer.Argument(help="An archive written by `cchc backup`")]) -> None:
-    """Restore a backup into an empty database and the file store; the audit chain is verified."""
+def backup_cmd(out: Annotated[Path, typer.Argument(help=tr("The archive to write (.tar.gz)"))]) -> None:
+    summary = backup(db(), out)
+    rows = sum(summary.tables.values())
+    console.print(
+        tr(
+            "{path}: {rows} rows of {tables} tables and {files} stored files ({size} MiB), schema {revision}",
+            path=out,
+            rows=rows,
+            tables=len(summary.tables),
+            files=summary.files,
+            size=f"{summary.bytes / 1_048_576:.1f}",
+            revision=summary.revision,
+        )
+    )
+
+
+@commands.command(
+    "restore",
+    help=tr("Restore a backup into an empty database and the file store; the audit chain is verified."),
+)
+@friendly
+def restore_cmd(archive: Annotated[Path, typer.Argument(help=tr("An archive written by `cchc backup`"))]) -> None:
     summary = restore(db(), archive)
     console.print(
-        f"restored {sum(summary.tables.values())} rows and {summary.files} stored files from {archive}; "
-        f"audit chain of {summary.audit_events} events verified"
+        tr(
+            "restored {rows} rows and {files} stored files from {path}; audit chain of {events} events verified",
+            rows=sum(summary.tables.values()),
+            files=summary.files,
+            path=archive,
+            events=summary.audit_events,
+        )
     )

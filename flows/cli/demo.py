@@ -9,17 +9,19 @@ import typer
 from cchc.flows.cli.common import db, friendly
 from cchc.flows.demo import run_demo
 from cchc.flows.runtime import local_flow_runs
+from cchc.models.i18n import tr
 
 commands = typer.Typer()
 
 
-@commands.command()
+@commands.command(
+    help=tr("Run a whole cycle of the sample organisation through the Prefect flows, on a fresh SQLite file."),
+)
 @friendly
 def demo(
     database_url: Annotated[
-        str, typer.Option(help="Where the demo cycle is written (recreated)")
+        str, typer.Option(help=tr("Where the demo cycle is written (recreated)"))
     ] = "sqlite:///./cchc-demo.db",
 ) -> None:
-    """Run a whole cycle of the sample organisation through the Prefect flows, on a fresh SQLite file."""
     with local_flow_runs():
         run_demo(db() or database_url)

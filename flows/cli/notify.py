@@ -9,14 +9,17 @@ from cchc.flows.cli.common import Json, db, friendly, running_flows
 from cchc.flows.display import console, errors, local_time, print_json
 from cchc.flows.notify import flush_flow, outbox_status
 from cchc.flows.params import FlushParams
+from cchc.models.i18n import tr
 
-app = typer.Typer(name="notify", help="E-mail notifications: the outbox.", no_args_is_help=True)
+app = typer.Typer(name="notify", help=tr("E-mail notifications: the outbox."), no_args_is_help=True)
 
 
-@app.command("status")
+@app.command(
+    "status",
+    help=tr("Messages by status, the oldest waiting one, and the dead-letter list (refused for good)."),
+)
 @friendly
 def notify_status(as_json: Json = False) -> None:
-    """Messages by status, the oldest waiting one, and the dead-letter list (refused for good)."""
     status = outbox_status(db())
     if as_json:
         print_json(
@@ -27,27 +30,47 @@ def notify_status(as_json: Json = False) -> None:
             }
         )
         return
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())) or "empty"
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())) or tr("empty")
     console.print(
-        f"outbox: {counts}"
-        + (f"; oldest waiting since {local_time(status.oldest_pending)}" if status.oldest_pending else "")
+        tr("outbox: {counts}", counts=counts)
+        + (tr("; oldest waiting since {when}", when=local_time(status.oldest_pending)) if status.oldest_pending else "")
     )
     for dead in status.dead:
         console.print(
-            "[red]dead[/red] "
-            + escape(f"#{dead['id']} {dead['kind']} to {dead['to']} ({dead['unit']}), {dead['attempts']} attempts: ")
+            "[red]"
+            + tr("dead")
+            + "[/red] "
+            + escape(
+                tr(
+                    "#{id} {kind} to {to} ({unit}), {attempts} attempts: ",
+                    id=dead["id"],
+                    kind=dead["kind"],
+                    to=dead["to"],
+                    unit=dead["unit"],
+                    attempts=dead["attempts"],
+                )
+            )
             + escape(str(dead["error"])),
             markup=True,
         )
 
 
-@app.command("flush")
+@app.command(
+    "flush",
+    help=tr("Send every message that is due now (failures wait for their retry; 5xx go to the dead letters)."),
+)
 @friendly
 def notify_flush() -> None:
-    """Send every message that is due now (failures wait for their retry; 5xx go to the dead letters)."""
     with running_flows():
         summary = flush_flow(FlushParams(database_url=db()))
-    console.print(f"sent {summary.sent}, to retry later {summary.retry}, dead {summary.dead}")
+    console.print(
+        tr(
+            "sent {sent}, to retry later {retry}, dead {dead}",
+            sent=summary.sent,
+            retry=summary.retry,
+            dead=summary.dead,
+        )
+    )
     for error in summary.errors:
         errors.print(f"  {error}")
     if summary.retry and not summary.sent:

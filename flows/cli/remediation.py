@@ -10,20 +10,20 @@ import typer
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly
 from cchc.flows.display import console, local_time, show
 from cchc.flows.remediation import read_follow_ups, receive_follow_up, require_again
+from cchc.models.i18n import tr
 
 app = typer.Typer(
     name="remediation",
-    help="After publication: remediation plans of weak units and next year's breakthrough work.",
+    help=tr("After publication: remediation plans of weak units and next year's breakthrough work."),
     no_args_is_help=True,
 )
 
 
-@app.command("status")
+@app.command("status", help=tr("What each unit owes after publication, why, by when, and what it sent."))
 @friendly
 def remediation_status(year: Year = None, as_json: Json = False) -> None:
-    """What each unit owes after publication, why, by when, and what it sent."""
     owed = read_follow_ups(db(), year)
-    columns = ("kind", "unit", "state", "due (before)", "why", "document")
+    columns = (tr("kind"), tr("unit"), tr("state"), tr("due (before)"), tr("why"), tr("document"))
     rows = (
         (r.kind, f"{r.name} ({r.unit})", r.state, local_time(r.due_at), "; ".join(r.reasons), r.ref or "") for r in owed
     )
@@ -33,37 +33,50 @@ def remediation_status(year: Year = None, as_json: Json = False) -> None:
         mine = [r for r in owed if r.kind == kind and r.state != "waived"]
         if mine:
             got = sum(1 for r in mine if r.state == "received")
-            console.print(f"{kind}: {got}/{len(mine)} received")
+            console.print(tr("{kind}: {got}/{n} received", kind=kind, got=got, n=len(mine)))
 
 
-@app.command("submit")
+@app.command(
+    "submit",
+    help=tr("Record a unit's remediation plan or breakthrough registration (the sweep stops chasing it)."),
+)
 @friendly
 def remediation_submit(
-    unit: Annotated[str, typer.Option("--unit", "-u")],
-    ref: Annotated[str, typer.Option(help="The unit's document, e.g. '12/KH-CAH ngày 05/4/2022'")],
-    kind: Annotated[str, typer.Option(help="remediation (the plan) or breakthrough (next year's work)")] = (
+    unit: Annotated[str, typer.Option("--unit", "-u", help=tr("The unit's code"))],
+    ref: Annotated[str, typer.Option(help=tr("The unit's document, e.g. '12/KH-CAH ngày 05/4/2022'"))],
+    kind: Annotated[str, typer.Option(help=tr("remediation (the plan) or breakthrough (next year's work)"))] = (
         "remediation"
     ),
-    note: Annotated[str, typer.Option(help="A short summary of the document")] = "",
+    note: Annotated[str, typer.Option(help=tr("A short summary of the document"))] = "",
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """Record a unit's remediation plan or breakthrough registration (the sweep stops chasing it)."""
     new = receive_follow_up(db(), year, unit, kind, ref, note, acting(actor))
-    console.print(f"{unit}: {kind} document {ref} " + ("recorded" if new else "was already recorded"))
+    console.print(
+        tr("{unit}: {kind} document {ref} recorded", unit=unit, kind=kind, ref=ref)
+        if new
+        else tr("{unit}: {kind} document {ref} was already recorded", unit=unit, kind=kind, ref=ref)
+    )
 
 
-@app.command("require")
+@app.command(
+    "require",
+    help=tr("After a corrected publication: require what the current version requires, waive the rest."),
+)
 @friendly
 def remediation_require(
     year: Year = None,
-    rules: Annotated[Path | None, typer.Option(help="Rules file (default: config/remediation.yaml)")] = None,
+    rules: Annotated[Path | None, typer.Option(help=tr("Rules file (default: config/remediation.yaml)"))] = None,
     actor: As = None,
 ) -> None:
-    """After a corrected publication: require what the current version requires, waive the rest."""
     summary = require_again(db(), year, acting(actor), str(rules) if rules else None)
-    added = ", ".join(f"{len(u)} {kind}" for kind, u in summary.required.items() if u) or "nothing new"
+    added = ", ".join(f"{len(u)} {kind}" for kind, u in summary.required.items() if u) or tr("nothing new")
     console.print(
-        f"publication v{summary.publication_version}: {added} required; "
-        f"{len(summary.updated)} updated; {len(summary.waived)} waived"
+        tr(
+            "publication v{version}: {added} required; {updated} updated; {waived} waived",
+            version=summary.publication_version,
+            added=added,
+            updated=len(summary.updated),
+            waived=len(summary.waived),
+        )
     )

@@ -15,71 +15,82 @@ from cchc.flows.selfassessment import import_self_assessment_flow
 from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.workbooks import export_self_assessment
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 
-app = typer.Typer(name="self-assessment", help="Units' self-assessments.", no_args_is_help=True)
+app = typer.Typer(name="self-assessment", help=tr("Units' self-assessments."), no_args_is_help=True)
 
 commands = typer.Typer()
 
 
-@app.command("import")
+@app.command(
+    "import",
+    help=tr("Import self-scores: everything is checked first; any problem (named by line and column) writes nothing."),
+)
 @friendly
 def sa_import(
     path: Annotated[
-        Path, typer.Argument(help="The exported .xlsx, or a CSV: unit,criterion,score,evidence,note[,metric]")
+        Path, typer.Argument(help=tr("The exported .xlsx, or a CSV: unit,criterion,score,evidence,note[,metric]"))
     ],
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """Import self-scores: everything is checked first; any problem (named by line and column) writes nothing."""
     with running_flows():
         summary = import_self_assessment_flow(
             ImportParams(path=str(path), year=year, database_url=db(), actor=acting(actor))
         )
     console.print(
-        f"{summary.path}: {summary.rows} rows for {summary.units} units; {summary.changed_rows} "
-        f"scores changed in {len(summary.changed_units)} units"
+        tr(
+            "{path}: {rows} rows for {units} units; {changed} scores changed in {changed_units} units",
+            path=summary.path,
+            rows=summary.rows,
+            units=summary.units,
+            changed=summary.changed_rows,
+            changed_units=len(summary.changed_units),
+        )
     )
 
 
-@commands.command()
+@commands.command(help=tr("Submit self-assessments to the authority (refused while a sub-criterion is unscored)."))
 @friendly
 def submit(
     units: Units = None,
-    all_units: Annotated[bool, typer.Option("--all", help="Every unit still in self_assess (coordinators)")] = False,
+    all_units: Annotated[
+        bool, typer.Option("--all", help=tr("Every unit still in self_assess (coordinators)"))
+    ] = False,
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """Submit self-assessments to the authority (refused while a sub-criterion is unscored)."""
     if not units and not all_units:
-        raise UserError("name the units (--unit CODE) or submit every ready unit with --all")
+        raise UserError(tr("name the units (--unit CODE) or submit every ready unit with --all"))
     with running_flows():
         summary = submit_flow(
             SubmitParams(year=year, units=inputs.codes(units or []), database_url=db(), actor=acting(actor))
         )
-    report_moves(summary, "submitted")
+    report_moves(summary, tr("submitted"))
 
 
-@commands.command()
+@commands.command(help=tr("Withdraw a submission to edit it (rút lại) — only before appraisal starts."))
 @friendly
 def withdraw(
-    units: Annotated[list[str], typer.Option("--unit", "-u", help="A unit code")],
-    reason: Annotated[str, typer.Option(help="Why (recorded)")] = "",
+    units: Annotated[list[str], typer.Option("--unit", "-u", help=tr("A unit code"))],
+    reason: Annotated[str, typer.Option(help=tr("Why (recorded)"))] = "",
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """Withdraw a submission to edit it (rút lại) — only before appraisal starts."""
     report_moves(
-        change_units(db(), year, "withdraw", inputs.codes(units), acting(actor), None, reason=reason), "withdrawn"
+        change_units(db(), year, "withdraw", inputs.codes(units), acting(actor), None, reason=reason), tr("withdrawn")
     )
 
 
-@app.command("export")
+@app.command(
+    "export",
+    help=tr("Write the Appendix IV workbook to fill in (codes, maximum, method; scores, evidence, notes)."),
+)
 @friendly
 def sa_export(
-    unit: Annotated[str, typer.Option("--unit", "-u", help="An assessed unit, or a team or commune contributing")],
-    path: Annotated[Path, typer.Argument(help="The .xlsx file to write")],
+    unit: Annotated[str, typer.Option("--unit", "-u", help=tr("An assessed unit, or a team or commune contributing"))],
+    path: Annotated[Path, typer.Argument(help=tr("The .xlsx file to write"))],
     year: Year = None,
 ) -> None:
-    """Write the Appendix IV workbook to fill in (codes, maximum, method; scores, evidence, notes)."""
     done = export_self_assessment(db(), year, unit, xlsx_target(path))
-    console.print(f"{done.path}: {done.rows} sub-criteria of {done.unit}")
+    console.print(tr("{path}: {rows} sub-criteria of {unit}", path=done.path, rows=done.rows, unit=done.unit))

@@ -9,22 +9,29 @@ import typer
 from cchc.flows import inputs
 from cchc.flows.cli.common import As, Units, Year, acting, db, friendly, report_moves
 from cchc.flows.submission import change_units
+from cchc.models.i18n import tr
 
-app = typer.Typer(name="supplement", help="Supplements and explanations (bổ sung, giải trình).", no_args_is_help=True)
+app = typer.Typer(
+    name="supplement", help=tr("Supplements and explanations (bổ sung, giải trình)."), no_args_is_help=True
+)
 
 
-@app.command("request")
+@app.command(
+    "request",
+    help=tr(
+        "Ask a unit for more evidence or an explanation; only the named sub-criteria re-open. The unit's "
+        "focal officer and head are told by e-mail."
+    ),
+)
 @friendly
 def supplement_request(
-    unit: Annotated[list[str], typer.Option("--unit", "-u")],
-    note: Annotated[str, typer.Option(help="What is asked for (required)")],
-    criteria: Annotated[str, typer.Option(help="Sub-criteria concerned, comma-separated")] = "",
-    due: Annotated[str | None, typer.Option(help="Deadline, e.g. 08/09/2021 (default: the cycle's)")] = None,
+    unit: Annotated[list[str], typer.Option("--unit", "-u", help=tr("The unit's code"))],
+    note: Annotated[str, typer.Option(help=tr("What is asked for (required)"))],
+    criteria: Annotated[str, typer.Option(help=tr("Sub-criteria concerned, comma-separated"))] = "",
+    due: Annotated[str | None, typer.Option(help=tr("Deadline, e.g. 08/09/2021 (default: the cycle's)"))] = None,
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """Ask a unit for more evidence or an explanation; only the named sub-criteria re-open. The unit's
-    focal officer and head are told by e-mail."""
     codes = inputs.codes(criteria)
     report_moves(
         change_units(
@@ -38,47 +45,50 @@ def supplement_request(
             criteria=codes,
             due=inputs.moment(due, "--due") if due else None,
         ),
-        "supplement requested from",
+        tr("supplement requested from"),
     )
 
 
-@app.command("submit")
+@app.command(
+    "submit",
+    help=tr("The unit has supplied what was asked (import the new evidence first); it goes back to appraisal."),
+)
 @friendly
 def supplement_submit(
-    unit: Annotated[list[str], typer.Option("--unit", "-u")],
-    note: Annotated[str, typer.Option(help="The explanation (giải trình)")] = "",
+    unit: Annotated[list[str], typer.Option("--unit", "-u", help=tr("The unit's code"))],
+    note: Annotated[str, typer.Option(help=tr("The explanation (giải trình)"))] = "",
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """The unit has supplied what was asked (import the new evidence first); it goes back to appraisal."""
     report_moves(
         change_units(db(), year, "submit_supplement", inputs.codes(unit), acting(actor), None, reason=note),
-        "supplement received from",
+        tr("supplement received from"),
     )
 
 
-@app.command("skip")
+@app.command(
+    "skip",
+    help=tr("Go on without a supplement for appraised units where none was requested (all of them by default)."),
+)
 @friendly
 def supplement_skip(units: Units = None, year: Year = None, actor: As = None) -> None:
-    """Go on without a supplement for appraised units where none was requested (all of them by default)."""
     report_moves(
         change_units(
             db(), year, "skip_supplement", inputs.codes(units or []), acting(actor), None, states=["appraised"]
         ),
-        "no supplement needed",
+        tr("no supplement needed"),
     )
 
 
-@app.command("close")
+@app.command("close", help=tr("Go on without a requested supplement (e.g. its deadline passed); the appraisal stands."))
 @friendly
 def supplement_close(
-    unit: Annotated[list[str], typer.Option("--unit", "-u")],
-    reason: Annotated[str, typer.Option(help="Why the authority goes on without it (required)")],
+    unit: Annotated[list[str], typer.Option("--unit", "-u", help=tr("The unit's code"))],
+    reason: Annotated[str, typer.Option(help=tr("Why the authority goes on without it (required)"))],
     year: Year = None,
     actor: As = None,
 ) -> None:
-    """Go on without a requested supplement (e.g. its deadline passed); the appraisal stands."""
     report_moves(
         change_units(db(), year, "close_supplement", inputs.codes(unit), acting(actor), None, reason=reason),
-        "closed without supplement",
+        tr("closed without supplement"),
     )
