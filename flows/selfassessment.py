@@ -40,6 +40,7 @@ from cchc.models.types import from_hundredths
 from cchc.states.assessment import AssessmentState
 from cchc.states.cycle import CyclePhase
 from cchc.states.guards import AssessmentFacts, Context, has_signed_commitment, is_unit_member_or_coordinator
+from cchc.states.labels import state_word
 from cchc.states.workflow import commitment_gate
 
 S = AssessmentState
@@ -131,7 +132,7 @@ def unit_slots(
                 refusal = tr(
                     "{unit} is in state {state!r}: its contributors' rows are entered during self-assessment",
                     unit=code,
-                    state=state,
+                    state=state_word(state),
                 )
             elif refusal is None and at >= due:
                 refusal = tr(
@@ -148,10 +149,14 @@ def unit_slots(
                 tr(
                     "{unit} is in state {state!r}: scores are entered in self_assess (withdraw the submission first)",
                     unit=code,
-                    state=state,
+                    state=state_word(state),
                 )
                 if state == S.submitted and cycle.phase == CyclePhase.self_assessment  # withdrawing is still possible
-                else tr("{unit} is in state {state!r}: scores are entered in self_assess", unit=code, state=state)
+                else tr(
+                    "{unit} is in state {state!r}: scores are entered in self_assess",
+                    unit=code,
+                    state=state_word(state),
+                )
             )
         slots[code] = UnitSlot(aid, fid, state, open_criteria, refusal, supplied_by)
     return slots

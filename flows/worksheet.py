@@ -48,6 +48,7 @@ from cchc.models.text import nfc
 from cchc.models.workbook import RULE_NAMES, method_text
 from cchc.states.assessment import assessment_machine
 from cchc.states.guards import Context
+from cchc.states.labels import state_word
 from cchc.states.machine import TransitionNotAllowed
 from cchc.states.workflow import load_facts
 
@@ -461,7 +462,9 @@ def save_appraisal_rows(
         session.execute(select(col(Assessment.id)).where(col(Assessment.id) == assessment.id).with_for_update()).all()
         (facts,) = load_facts(session, cycle, unit_codes=[unit])
         if facts.state not in APPRAISABLE:
-            raise UserError(tr("{unit} is in state {state!r}, not waiting for appraisal", unit=unit, state=facts.state))
+            raise UserError(
+                tr("{unit} is in state {state!r}, not waiting for appraisal", unit=unit, state=state_word(facts.state))
+            )
         try:
             trigger = "appraise" if facts.state == S.submitted else "reappraise"
             assessment_machine().fire(trigger, facts.state, Context(actor=actor, at=when, facts=facts), subject=unit)

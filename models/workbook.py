@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from cchc.models.cells import as_data, put, xlsx_value
 from cchc.models.framework import FrameworkDef, SubCriterion
 
 SELF_SHEET = "Tự đánh giá"
@@ -193,7 +194,7 @@ def _write(spec: SheetSpec, columns: Sequence[Column], title: str, sheet_name: s
                     "rule": RULE_NAMES.get(values.rule, values.rule) or None,
                 }
                 for column in columns:
-                    cell = sheet.cell(row=row, column=index[column.key], value=cells.get(column.key))
+                    cell = put(sheet, row, index[column.key], cells.get(column.key))  # a unit's text: data
                     cell.alignment = Alignment(
                         wrap_text=column.key in ("name", "evidence", "note", "explanation"), vertical="top"
                     )
@@ -262,7 +263,8 @@ def fill_in(data: bytes, values: Mapping[str, Mapping[str, object]]) -> bytes:
         for key, value in values[str(row[criterion].value)].items():
             if key not in editable:
                 raise KeyError(f"{key!r} is not a column one fills in")
-            row[editable[key]].value = value
+            row[editable[key]].value = xlsx_value(value)
+            as_data(row[editable[key]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

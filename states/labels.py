@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cchc.models.audit import Event
 from cchc.models.calendar import Phase, RecipientRole
+from cchc.models.i18n import language
 from cchc.models.org import Role
 from cchc.notifications.outbox import MessageStatus
 from cchc.states.assessment import AssessmentState
@@ -145,6 +146,12 @@ TRIGGER_LABELS: dict[str, str] = {
     Event.require: "Yêu cầu khắc phục, đăng ký đột phá",
     Event.assign: "Giao tiêu chí cho đơn vị cung cấp",
 }
+
+
+def state_word(state: str) -> str:
+    """A state as a refusal names it: its Vietnamese label for the people of the cycle ("Đã gửi báo cáo tự
+    đánh giá"), the state's own name in English."""
+    return STATE_LABELS.get(state, state) if language() == "vi" else state
 
 
 def trigger_label(trigger: str) -> str:

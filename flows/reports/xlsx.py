@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from cchc.flows.ranking import GroupReport
 from cchc.flows.reports.progress import ProgressReport, overview_rows, progress_lines, rung_text
 from cchc.flows.reports.ranking import RankingDocument, group_fields, ranking_title, ranking_values
+from cchc.models.cells import put
 from cchc.states.assessment import AssessmentState
 from cchc.states.labels import STATE_LABELS, task_label
 
@@ -98,7 +99,7 @@ def _header(sheet: Any, row: int, columns: Sequence[tuple[str, int, str | None]]
 
 
 def _put(sheet: Any, row: int, column: int, value: Any, number_format: str | None = None) -> Any:
-    cell = sheet.cell(row=row, column=column, value=value)
+    cell = put(sheet, row, column, value)  # unit names, notes: data, never a formula
     if number_format and value is not None and not isinstance(value, str):
         cell.number_format = number_format
     return cell

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,11 +17,12 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cchc.config.settings import get_settings
 from cchc.flows import inputs
 from cchc.flows.auditlog import describe_change, verify_chain
 from cchc.flows.web import views
 from cchc.flows.web.dashboard import Dashboard, _refuse_unreadable
-from cchc.flows.web.tables import Table
+from cchc.flows.web.tables import Table, cell_text
 from cchc.models.db import get_engine, read_session
 from cchc.models.formats import vn_number
 from cchc.models.tables import AuditEvent, Person
@@ -92,7 +94,7 @@ def audit_events(
             unit_column=6,
         )
         events = list(session.execute(query).scalars())
-        names = _names(session, {e.actor for e in events})
+        names = actor_names(session, {e.actor for e in events})
         for e in events:
             table.add(
                 [
@@ -114,7 +116,7 @@ def audit_events(
     return AuditPage(table, total, page, pages)
 
 
-def _names(session: Session, codes: set[str]) -> dict[str, str]:
+def actor_names(session: Session, codes: set[str]) -> dict[str, str]:
     """Who acted, as an inspector reads it: "Nguyễn Văn An (cmg.focal)" for a person of the organisation;
     automated work ("system:sweep") and codes no longer in the organisation stay as recorded."""
     people = [c for c in codes if not c.startswith("system:")]
@@ -129,19 +131,96 @@ def audit_triggers(database_url: str | None) -> list[str]:
         return sorted(session.execute(select(col(AuditEvent.trigger)).distinct()).scalars())
 
 
+# What an event's details are called on the page (the payload's own keys stay in the stored event and in
+# `cchc audit`); a key not listed here is shown as it is stored.
+PAYLOAD_LABELS = {
+    "acting": "quyền",
+    "added": "dòng mới",
+    "after": "sau",
+    "before": "trước",
+    "calendar": "lịch",
+    "calendar_sha256": "SHA-256 của lịch",
+    "capacity": "cương vị",
+    "counterpart": "người liên quan",
+    "deadlines": "các hạn",
+    "digest": "mã băm",
+    "doc_version": "phiên bản văn bản",
+    "document": "văn bản",
+    "docx_sha256": "SHA-256 bản Word",
+    "due": "hạn",
+    "expires_at": "hết hạn",
+    "file": "tệp",
+    "framework": "bộ tiêu chí",
+    "frameworks": "các bộ tiêu chí",
+    "group": "nhóm",
+    "html_sha256": "SHA-256 bản HTML",
+    "invitation": "lời mời",
+    "issued_on": "ngày ban hành",
+    "item": "nội dung",
+    "kind": "loại",
+    "name": "tên",
+    "outcome": "kết quả",
+    "person": "người",
+    "phase": "giai đoạn",
+    "points": "điểm",
+    "publication_version": "lần công bố",
+    "purpose": "mục đích",
+    "ref": "văn bản",
+    "rows": "số dòng",
+    "rule": "quy tắc",
+    "scan": "bản quét",
+    "scan_sha256": "SHA-256 bản quét",
+    "sha256": "SHA-256",
+    "signed_on": "ngày ký",
+    "size": "dung lượng (byte)",
+    "source": "nguồn",
+    "step": "bậc",
+    "symbol": "số, ký hiệu",
+    "to": "đến",
+    "units": "các đơn vị",
+    "version": "phiên bản",
+}
+PAYLOAD_VALUES = {"web": "trên trang web", "cli": "dòng lệnh"}  # the source of a change
+
+
 def payload_text(payload: dict[str, Any]) -> str:
-    """An event's details in one line: the criteria an appraisal changed, and the short facts."""
+    """An event's details in one line, as the page shows them: the criteria an appraisal changed, and the
+    short facts under their Vietnamese names (numbers with a decimal comma, dates as dd/mm/yyyy)."""
     parts: list[str] = []
     for key, value in payload.items():
+        label = PAYLOAD_LABELS.get(key, key)
         if key == "changed" and isinstance(value, dict):
             changes = [describe_change(code, v, _points) for code, v in list(value.items())[:6]]
             more = ", …" if len(value) > 6 else ""
             parts.append(f"{len(value)} tiêu chí thay đổi" + (f": {', '.join(changes)}{more}" if changes else ""))
         elif isinstance(value, str | int | float | bool) or value is None:
-            parts.append(f"{key}: {value}")
+            parts.append(f"{label}: {_fact(value)}")
         elif isinstance(value, list) and all(isinstance(v, str | int) for v in value):
-            parts.append(f"{key}: {', '.join(str(v) for v in value[:8])}" + (", …" if len(value) > 8 else ""))
+            parts.append(f"{label}: {', '.join(str(v) for v in value[:8])}" + (", …" if len(value) > 8 else ""))
     return "; ".join(parts)
+
+
+def _fact(value: str | int | float | bool | None) -> str:
+    """One fact of an event's details the Vietnamese way: Có/Không, 0,50, 30/06/2021, 10/08/2021 08:02."""
+    if isinstance(value, bool) or value is None:
+        return cell_text(value, "UTC")
+    if isinstance(value, float):
+        return vn_number(Decimal(str(value)))
+    if isinstance(value, str):
+        if DECIMAL.fullmatch(value):
+            return vn_number(Decimal(value))
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value).strftime("%d/%m/%Y")
+            if len(value) > 18 and value[10] == "T":
+                return cell_text(datetime.fromisoformat(value.replace("Z", "+00:00")), get_settings().timezone)
+        except ValueError:
+            pass
+        return PAYLOAD_VALUES.get(value, value)
+    return str(value)
+
+
+DECIMAL = re.compile(r"-?\d+\.\d+")  # points kept as text in the details ("0.50")
 
 
 def _points(value: Any) -> str:

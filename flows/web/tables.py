@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from cchc.models.cells import as_data, csv_text, xlsx_value
 from cchc.models.formats import local_time, vn_number
 
 Cell = str | int | Decimal | datetime | date | bool | None
@@ -78,9 +79,9 @@ def to_csv(table: Table, timezone: str) -> bytes:
     """The table as CSV: a byte-order mark (so that Excel reads UTF-8), the headers, every row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(table.headers)
-    for row in table.rows:
-        writer.writerow([cell_text(value, timezone) for value in row])
+    writer.writerow([csv_text(h) for h in table.headers])
+    for row in table.rows:  # a text as typed is neutralised; a number ("-0,20") is a number
+        writer.writerow([csv_text(value) if isinstance(value, str) else cell_text(value, timezone) for value in row])
     return (BOM + out.getvalue()).encode("utf-8")
 
 
@@ -98,7 +99,9 @@ def to_xlsx(tables: Sequence[Table], timezone: str) -> bytes:
             cell.fill = HEADER_FILL
         widths = [len(h) for h in table.headers]
         for row in table.rows:
-            sheet.append([_xlsx_value(value, zone) for value in row])
+            sheet.append([xlsx_value(_xlsx_value(value, zone)) for value in row])
+            for cell in sheet[sheet.max_row]:
+                as_data(cell)
             for i, value in enumerate(row):
                 widths[i] = max(widths[i], len(cell_text(value, timezone)))
         for number, row_cells in enumerate(sheet.iter_rows(min_row=2), start=2):

@@ -16,7 +16,7 @@ from cchc.flows.documents import document_files
 from cchc.flows.evidence import registry
 from cchc.flows.lookup import class_bands, current_publication, cycle_of, unit_assessment
 from cchc.flows.web import access, views
-from cchc.flows.web.audit import payload_text
+from cchc.flows.web.audit import actor_names, payload_text
 from cchc.flows.web.dashboard import Dashboard, Forbidden
 from cchc.flows.web.grid import link_for
 from cchc.flows.web.tables import Cell, Table, cell_text
@@ -84,12 +84,15 @@ def read_unit(database_url: str | None, year: int | None, code: str, timezone: s
             "Chi tiết",
         ],
     )
-    for e in unit_timeline(database_url, code, cycle_year):  # oldest first: the newest last
+    entries = unit_timeline(database_url, code, cycle_year)  # oldest first: the newest last
+    with read_session(get_engine(database_url)) as session:
+        names = actor_names(session, {e.actor for e in entries})
+    for e in entries:
         timeline.rows.append(
             [
                 e.seq,
                 e.at,
-                e.actor,
+                names.get(e.actor, e.actor),
                 trigger_label(e.trigger),
                 e.trigger,
                 STATE_LABELS.get(e.from_state or "", e.from_state),

@@ -152,3 +152,13 @@ def test_an_appraiser_scores_beside_the_rules_but_never_their_own_unit(db_url: s
     with pytest.raises(UserError, match="own unit|independent|belongs"):
         save_appraisal_rows(db_url, 2021, "PV01", [entry(judged.code, "0", note="x")], APPRAISER, at("06/09/2021"))
     assert fingerprint(db_url) == before
+
+
+def test_a_vietnamese_refusal_names_the_state_by_its_label_not_its_code(db_url: str) -> None:
+    open_2021(db_url)
+    code = read_grid(db_url, 2021, "CAH-CMG", FOCAL, at("10/08/2021")).rows[0].code
+    with speaking("vi"), pytest.raises(UserError) as refused:
+        save_appraisal_rows(db_url, 2021, "CAH-CMG", [entry(code, "0")], APPRAISER, at("10/08/2021"))
+    assert "“Đang tự đánh giá”" in str(refused.value) and "self_assess" not in str(refused.value)
+    with pytest.raises(UserError, match="is in state 'self_assess', not waiting for appraisal"):  # English: the code
+        save_appraisal_rows(db_url, 2021, "CAH-CMG", [entry(code, "0")], APPRAISER, at("10/08/2021"))

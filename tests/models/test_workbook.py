@@ -101,3 +101,24 @@ def test_filling_in_touches_only_the_yellow_cells_of_the_named_rows() -> None:
     assert (row[5], row[12], row[13]) == ("", "0.25", "thiếu sản phẩm")
     with pytest.raises(KeyError, match="'max' is not a column one fills in"):
         fill_in(self_assessment_workbook(spec()), {"1.1.1": {"max": 9}})
+
+
+@pytest.mark.parametrize("note", ["=1+2", "+84 912 345 678", "-trừ điểm", "@SUM(A1:A9)", '=HYPERLINK("http://x","y")'])
+def test_a_note_that_looks_like_a_formula_stays_the_note_and_is_never_a_formula(note: str) -> None:
+    """A unit's text is data in its workbook (OWASP: never a live formula), and comes back exactly."""
+    values = {"1.1.1": RowValues(score=Decimal("0.5"), note=note, evidence=note, explanation=note)}
+    data = self_assessment_workbook(spec(values=values))
+    sheet = load_workbook(io.BytesIO(data)).active
+    typed = [c for row in sheet.iter_rows() for c in row if c.value == note]
+    assert len(typed) == 3 and {c.data_type for c in typed} == {"s"}
+    row = next(cells for _, cells in read_rows(data, "x.xlsx")[1] if cells[1] == "1.1.1")
+    assert (row[8], row[9], row[10]) == (note, note, note)
+    filled = fill_in(self_assessment_workbook(spec()), {"1.1.1": {"note": note}})
+    assert next(cells for _, cells in read_rows(filled, "x.xlsx")[1] if cells[1] == "1.1.1")[9] == note
+
+
+def test_a_control_character_in_a_note_never_stops_the_workbook_being_written() -> None:
+    values = {"1.1.1": RowValues(score=Decimal("0.5"), note="chuông\x07 và\x1b thoát")}
+    data = self_assessment_workbook(spec(values=values))  # openpyxl would refuse the raw characters
+    row = next(cells for _, cells in read_rows(data, "x.xlsx")[1] if cells[1] == "1.1.1")
+    assert row[9] == "chuông\\x07 và\\x1b thoát"

@@ -132,7 +132,8 @@ def test_a_unit_page_has_its_points_per_field_its_evidence_and_its_timeline(
     timeline = rows_of(browser.get("/cycles/2021/units/CAH-CMG?format=csv&table=timeline"))
     entries = unit_timeline(db_url, "CAH-CMG", 2021)
     assert [int(row[0]) for row in timeline[1:]] == [e.seq for e in entries]  # oldest first, newest last
-    assert timeline[-1][4] == "appraise" and timeline[-1][3] == "Thẩm định" and timeline[-1][2] == APPRAISER
+    assert timeline[-1][4] == "appraise" and timeline[-1][3] == "Thẩm định"
+    assert timeline[-1][2] == f"Thiếu tá Mai Hồng Linh ({APPRAISER})"  # who, by name and code
     assert "tiêu chí thay đổi" in timeline[-1][8]
 
 
@@ -192,3 +193,25 @@ def test_the_audit_search_filters_pages_exports_and_verifies_the_chain(
         session.execute(text("UPDATE audit_event SET reason = 'sửa lén' WHERE seq = 3"))
     broken = browser.get("/audit/verify")
     assert 'data-ok="0"' in broken.text and "event #3 was changed after it was written" in broken.text
+
+
+def test_an_events_details_read_the_vietnamese_way_on_the_page() -> None:
+    """The audit page's details: Vietnamese names for the payload's keys, a decimal comma, dd/mm/yyyy, local
+    time; what a person typed stays as typed."""
+    from cchc.flows.web.audit import payload_text
+
+    text = payload_text(
+        {
+            "source": "web",
+            "rows": 1,
+            "points": "0.50",
+            "issued_on": "2021-06-30",
+            "expires_at": "2021-08-10T01:02:03.000000Z",
+            "file": "=1+2 kế hoạch.pdf",
+            "changed": {"1.1.1": ["0.50", "0.95"]},
+        }
+    )
+    assert text == (
+        "nguồn: trên trang web; số dòng: 1; điểm: 0,50; ngày ban hành: 30/06/2021; hết hạn: 10/08/2021 08:02; "
+        "tệp: =1+2 kế hoạch.pdf; 1 tiêu chí thay đổi: 1.1.1 0,50→0,95"
+    )

@@ -1,3 +1,12 @@
+// What the scripts say, in the page's language: the page writes it on <body data-say-…> from the message
+// catalogue (flows/web/templates/_base.html); {name} places are filled in here.
+function say(key, values) {
+  "use strict";
+  var text = document.body.dataset["say" + key.charAt(0).toUpperCase() + key.slice(1)] || key;
+  Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(String(values[name])); });
+  return text;
+}
+
 // The progress of a background job: poll /jobs/ID until it is finished, and show its state and summary.
 (function () {
   "use strict";
@@ -40,17 +49,17 @@
       data.append(field.name, field.value);
     });
     var status = row.querySelector(".row-status");
-    status.textContent = "Đang lưu…";
+    status.textContent = say("saving");
     row.classList.remove("refused");
     fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
       .then(function (r) { return r.json(); })
       .then(function (answer) {
-        status.textContent = answer.ok ? "Đã lưu" : answer.message;
+        status.textContent = answer.ok ? say("saved") : answer.message;
         if (!answer.ok) { row.classList.add("refused"); }
         var filled = document.getElementById("filled");
         if (answer.ok && filled && answer.filled !== undefined) { filled.textContent = answer.filled; }
       })
-      .catch(function () { status.textContent = "Chưa lưu được (mất kết nối?): bấm Lưu"; row.classList.add("refused"); });
+      .catch(function () { status.textContent = say("unsaved"); row.classList.add("refused"); });
   }
   form.addEventListener("change", function (event) {
     var row = event.target.closest("tr.row");
@@ -71,7 +80,7 @@
       var cell = button ? button.parentNode : upload;
       var bar = cell.querySelector("progress");
       if (file.files[0].size > limit) {
-        alert("Tệp " + file.files[0].name + " lớn hơn " + Math.round(limit / 1048576) + " MiB được phép.");
+        alert(say("tooLarge", { name: file.files[0].name, mib: Math.round(limit / 1048576) }));
         return;
       }
       var request = new XMLHttpRequest();
@@ -82,9 +91,9 @@
         var answer = null;
         try { answer = JSON.parse(request.responseText); } catch (e) { answer = null; }
         if (answer && answer.location) { window.location.href = answer.location; window.location.reload(); return; }
-        alert(request.status === 413 ? "Tệp quá lớn." : "Không tải lên được (mã " + request.status + ").");
+        alert(request.status === 413 ? say("refusedLarge") : say("uploadFailed", { code: request.status }));
       };
-      request.onerror = function () { alert("Không tải lên được: mất kết nối?"); };
+      request.onerror = function () { alert(say("offline")); };
       request.send(new FormData(upload));
     });
   });
