@@ -99,32 +99,32 @@ TARGETS = {"p95_save_ms": 200.0, "p95_grid_ms": 300.0, "errors": 0, "lost": 0}
 # --- the database ---------------------------------------------------------------------------------------
 
 
-def create_database(url: str) -> None:
-    """Drop (if there) and create the PostgreSQL database of `url`, through the server's `postgres` database."""
+def _on_server(url: str, *statements: str) -> None:
+    """Run statements about the database of `url` through the server's `postgres` database."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+            for statement in statements:
+                conn.execute(text(statement))
     finally:
         admin.dispose()
+
+
+def create_database(url: str) -> None:
+    """Drop (if there) and create the PostgreSQL database of `url`."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    _on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
 
 
 def drop_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    _on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @dataclass

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -172,6 +173,14 @@ class Dashboard:
 
     def flash(self, request: Request, kind: str, text: str) -> None:
         request.session["flash"] = [kind, text]
+
+    async def flash_outcome(self, request: Request, work: Callable[..., str], *args: Any) -> None:
+        """Do a person's action in a worker thread and say on the next page what it did, or, in one
+        sentence, why it was refused."""
+        try:
+            self.flash(request, "ok", await run_in_threadpool(work, *args))
+        except Exception as exc:  # noqa: BLE001 - the edge: a refusal is one message on the page
+            self.flash(request, "error", describe_error(exc))
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         actor: Actor | None = context.pop("user", None)

@@ -249,10 +249,7 @@ async def upload(request: Request) -> Response:
         d.flash(request, "error", "Chọn tệp cần đính kèm.")
         return RedirectResponse(back, 303)
     try:
-        text = await run_in_threadpool(_keep, d, year, code, criterion, reference, upload_file, actor)
-        d.flash(request, "ok", text)
-    except Exception as exc:  # noqa: BLE001 - the edge
-        d.flash(request, "error", describe_error(exc))
+        await d.flash_outcome(request, _keep, d, year, code, criterion, reference, upload_file, actor)
     finally:
         await upload_file.close()
     if request.headers.get("x-requested-with") == "fetch":  # the page's upload with progress: it goes on itself
@@ -354,10 +351,7 @@ async def upload_workbook(request: Request) -> Response:
         d.flash(request, "error", "Chọn tệp Excel (.xlsx) đã điền.")
         return RedirectResponse(grid_url(year, code), 303)
     try:
-        text = await run_in_threadpool(_import_workbook, d, year, code, book, actor)
-        d.flash(request, "ok", text)
-    except Exception as exc:  # noqa: BLE001 - the edge
-        d.flash(request, "error", describe_error(exc))
+        await d.flash_outcome(request, _import_workbook, d, year, code, book, actor)
     finally:
         await book.close()
     return RedirectResponse(grid_url(year, code), 303)
@@ -413,10 +407,7 @@ async def documents(request: Request) -> Response:
             return f"{said} Đã lưu tệp {name} (SHA-256 {stored.sha256[:16]}…)."
         return f"{said} Tệp {name} đã có sẵn (SHA-256 {stored.sha256[:16]}…)."
 
-    try:
-        d.flash(request, "ok", await run_in_threadpool(send))
-    except Exception as exc:  # noqa: BLE001 - the edge
-        d.flash(request, "error", describe_error(exc))
+    await d.flash_outcome(request, send)
     return RedirectResponse(f"/cycles/{year}/units/{code}#documents", 303)
 
 

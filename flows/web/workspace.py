@@ -151,10 +151,7 @@ async def appraisal_finish(request: Request) -> Response:
             return f"Đã thẩm định lại {code}: {summary.changed_scores} tiêu chí thay đổi."
         return f"Thẩm định lại {code}: không có gì thay đổi."
 
-    try:
-        d.flash(request, "ok", await run_in_threadpool(run))
-    except Exception as exc:  # noqa: BLE001 - the edge
-        d.flash(request, "error", describe_error(exc))
+    await d.flash_outcome(request, run)
     return RedirectResponse(appraisal_url(year, code), 303)
 
 

@@ -43,10 +43,7 @@ def first_rows(page: str) -> list[str]:
 def test_after_login_a_focal_officer_sees_what_they_owe_with_a_button_to_do_it(
     db_url: str, dashboard: Browser, clock: Clock
 ) -> None:
-    open_2021(db_url)
-    give_login(db_url, "cmg.focal")
-    clock.moment = at("10/08/2021")
-    client = logged_in(dashboard, "cmg.focal")
+    client = cmg_focal_in_self_assessment(db_url, dashboard, clock)
     home = client.get("/")
     assert home.status_code == 200 and 'id="tasks"' in home.text
     assert 'data-phase="submission" data-unit="CAH-CMG"' in home.text
@@ -56,10 +53,7 @@ def test_after_login_a_focal_officer_sees_what_they_owe_with_a_button_to_do_it(
 def test_a_focal_officer_saves_a_row_with_its_button_and_a_refused_row_keeps_what_was_typed(
     db_url: str, dashboard: Browser, clock: Clock
 ) -> None:
-    open_2021(db_url)
-    give_login(db_url, "cmg.focal")
-    clock.moment = at("10/08/2021")
-    client = logged_in(dashboard, "cmg.focal")
+    client = cmg_focal_in_self_assessment(db_url, dashboard, clock)
     page = client.get(GRID)
     assert page.status_code == 200 and 'Scored <strong id="filled">0</strong>/<span id="total">91</span>' in page.text
     code = first_rows(page.text)[0]
@@ -104,10 +98,7 @@ def test_a_focal_officer_saves_a_row_with_its_button_and_a_refused_row_keeps_wha
 def test_submit_is_refused_with_the_guards_reason_and_withdraw_works_before_appraisal(
     db_url: str, dashboard: Browser, clock: Clock, tmp_path: Path
 ) -> None:
-    open_2021(db_url)
-    give_login(db_url, "cmg.focal")
-    clock.moment = at("10/08/2021")
-    client = logged_in(dashboard, "cmg.focal")
+    client = cmg_focal_in_self_assessment(db_url, dashboard, clock)
     page = client.get(GRID)
     assert "Not yet possible:" in page.text and "have no self-score" in page.text
     refused = post_form(client, GRID, f"{GRID}/submit")
