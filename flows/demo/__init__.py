@@ -29,6 +29,7 @@ from cchc.flows.passwords import set_password
 from cchc.flows.ranking import read_ranking
 from cchc.models.db import get_engine
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.models.migrate import upgrade
 from cchc.notifications.sink import LoopbackMailbox
 
@@ -87,8 +88,13 @@ def _browser_logins(url: str) -> None:
     for code, _ in DEMO_LOGINS:
         set_password(url, code, DEMO_PASSWORD, None, at("13/04/2022", "11:00"))
     console.print(
-        f"\nSee it in the browser: cchc --database-url {url} dashboard, then http://127.0.0.1:8000/ "
-        f"(password {DEMO_PASSWORD!r} for each of):",
+        "\n"
+        + tr(
+            "See it in the browser: cchc --database-url {url} dashboard, then http://127.0.0.1:8000/ "
+            "(password {password!r} for each of):",
+            url=url,
+            password=DEMO_PASSWORD,
+        ),
         markup=False,
     )
     for code, what in DEMO_LOGINS:
