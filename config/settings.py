@@ -34,6 +34,24 @@ class Settings(BaseSettings):
     store_dir: Path = Field(
         default=Path("var/store"), description="Content-addressed files: documents, scans, evidence"
     )
+    # What proves the trail outside the database (models/attest.py): the Ed25519 key that signs checkpoints
+    # and backups (default: audit-signing.key beside the store), and where checkpoints are kept.
+    audit_key_file: Path | None = Field(
+        default=None, description="The installation's Ed25519 signing key (default: beside the store directory)"
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="Where signed checkpoints of the audit trail are written (default: beside the store)"
+    )
+    restore_max_bytes: int = Field(
+        default=32 << 30, ge=1 << 20, description="The most a backup may expand to when it is read for a restore"
+    )
+    signing_link_days: int = Field(
+        default=14, ge=1, le=60, description="How long a commitment's signing link stays good"
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="For a script: the dashboard password of the person a command acts as (--as), when they have one",
+    )
     # E-mail (notifications/): the SMTP server the outbox is delivered to.
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server")
     smtp_port: int = Field(default=25, description="SMTP port (587 with STARTTLS, 465 with TLS)")
@@ -54,6 +72,14 @@ class Settings(BaseSettings):
     # Prefect logs a failed task with its traceback at ERROR; the CLI reports every failure itself, in one
     # line, so Prefect's own logging stays quiet unless asked for (or `--debug`).
     prefect_log_level: str = Field(default="CRITICAL", description="Prefect's own log level for the CLI")
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.audit_key_file or self.store_dir.parent / "audit-signing.key"
+
+    @property
+    def checkpoints_path(self) -> Path:
+        return self.checkpoint_dir or self.store_dir.parent / "checkpoints"
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,10 @@ a new password ("forgot password"). Both are a single-use link, /invite/TOKEN, t
   deleted), and choosing a password revokes every other open link of that person.
 - Choosing the password writes the login as `cchc login set` does (`save_password`, with its `set_login`
   event), marks the link used, and audits it (`invitation_used`); sending audits `invitation_sent`.
+- The dashboard's sessions are rows (only the SHA-256 of their id): a new password ends every session of
+  the person, logout ends its own, and a coordinator ends a person's sessions (`revoke_sessions`, audited).
+  Logins go through a throttle kept in the database, per account and per address, and every failed login
+  is audited (`login_failed`, never the password): see the two sections at the end.
 
 Keeping the link out of clear text. Only the token's SHA-256 is stored (`invitation.token_hash`). The
 e-mail goes through the transactional outbox, whose context is stored in the database too; there the link
@@ -30,13 +34,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
@@ -45,8 +52,10 @@ from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.errors import UserError
+from cchc.models.formats import local_time
+from cchc.models.i18n import tr
 from cchc.models.people import Actor, UnknownActor, resolve_actor, system_actor
-from cchc.models.tables import Invitation, Login, OrgUnit, Person
+from cchc.models.tables import Invitation, Login, LoginThrottle, OrgUnit, Person, WebSession, table_of
 from cchc.notifications.outbox import Queued, queue
 from cchc.notifications.sealing import outbox_key, seal
 from cchc.states.permissions import Action, authorize
@@ -86,6 +95,7 @@ class Link:
     unit_name: str
     purpose: str
     expires_at: datetime
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,17 +111,29 @@ class Account:
     last_purpose: str | None = None
     last_sent_at: datetime | None = None
     last_state: str | None = None  # open | used | expired | revoked
+    sessions: int = 0  # dashboard sessions open now
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def save_password(session: Session, who: Actor, digest: str, actor: Actor, at: datetime) -> bool:
-    """Write a person's password hash (a new login, or the existing one changed) and its `set_login` event,
-    in the caller's transaction; True when the login is new. The one way a password is stored: `cchc login
-    set` and a used link both come here."""
+def save_password(
+    session: Session,
+    who: Actor,
+    digest: str,
+    actor: Actor,
+    at: datetime,
+    noted: dict[str, object] | None = None,
+) -> bool:
+    """Write a person's password hash (a new login, or the existing one changed) and its `set_login` event
+    (with what `noted` adds, e.g. the operating-system user of a command), in the caller's transaction; True
+    when the login is new. Every session of the person ends with the old password, and a lockout of their
+    account after failed logins is lifted (a new password was chosen). The one way a password is stored:
+    `cchc login set` and a used link both come here."""
     assert who.person_id is not None
+    ended = _revoke(session, who.person_id, at, "password")
+    _clear_throttle(session, [_account_key(who.person_id)])
     existing = session.execute(select(col(Login.id)).where(col(Login.person_id) == who.person_id)).scalar()
     if existing is None:
         session.execute(
@@ -128,7 +150,7 @@ def save_password(session: Session, who: Actor, digest: str, actor: Actor, at: d
                 actor=actor.code,
                 at=at,
                 reason=f"dashboard password {'set' if existing is None else 'changed'} for {who.code}",
-                payload={"person": who.code},
+                payload={"person": who.code, **({"sessions_ended": ended} if ended else {}), **(noted or {})},
             )
         ],
     )
@@ -361,6 +383,7 @@ def link_of(session: Session, token: str, at: datetime) -> Link:
         unit.name,
         invitation.purpose,
         invitation.expires_at,
+        person.email,
     )
 
 
@@ -422,9 +445,12 @@ def redeem(database_url: str | None, token: str, digest: str, at: datetime | Non
 # --- the people page -------------------------------------------------------------------------------------
 
 
-def accounts(database_url: str | None, by: str | None, at: datetime | None = None) -> list[Account]:
-    """Every active person, by unit: whether they have a login, and their last link and what became of it
-    (for a coordinator: it shows e-mail addresses)."""
+def accounts(
+    database_url: str | None, by: str | None, at: datetime | None = None, limits: SessionLimits | None = None
+) -> list[Account]:
+    """Every active person, by unit: whether they have a login, how many dashboard sessions they have open
+    (within `limits`; every one not ended without them), and their last link and what became of it (for a
+    coordinator: it shows e-mail addresses)."""
     when = at or now()
     with read_session(engine_for(database_url)) as session:
         authorize(Action.invite_people, actor_for(session, by), when)
@@ -442,6 +468,18 @@ def accounts(database_url: str | None, by: str | None, at: datetime | None = Non
             .order_by(col(OrgUnit.code), col(Person.code))
         ).tuples()
         logins = set(session.execute(select(col(Login.person_id))).scalars())
+        open_now: list[ColumnElement[bool]] = [col(WebSession.revoked_at).is_(None)]
+        if limits is not None:
+            open_now += [
+                col(WebSession.last_seen_at) > when - limits.idle,
+                col(WebSession.created_at) > when - limits.longest,
+            ]
+        sessions: dict[int | None, int] = {
+            person_id: int(count)
+            for person_id, count in session.execute(
+                select(col(WebSession.person_id), func.count()).where(*open_now).group_by(col(WebSession.person_id))
+            ).tuples()
+        }
         latest = select(func.max(col(Invitation.id)).label("id")).group_by(col(Invitation.person_id)).subquery("latest")
         last: dict[int | None, Invitation] = {
             row.person_id: row
@@ -461,6 +499,7 @@ def accounts(database_url: str | None, by: str | None, at: datetime | None = Non
                     inv.purpose if inv else None,
                     inv.created_at if inv else None,
                     _state(inv, when) if inv else None,
+                    sessions.get(person_id, 0),
                 )
             )
         return out
@@ -472,3 +511,400 @@ def _state(invitation: Invitation, at: datetime) -> str:
     if invitation.revoked_at is not None:
         return "revoked"
     return "expired" if invitation.expires_at <= at else "open"
+
+
+# --- the dashboard's sessions ----------------------------------------------------------------------------
+# A session is a row (models/tables.py WebSession): the browser's cookie carries a random id, the row only
+# its SHA-256, so a session ends for every web process the moment its row is revoked, and a copy of the
+# database or of a backup opens none. A request reads its row by primary key; the row's last-seen time is
+# written at most once a minute (SESSION_TOUCH), the idle limit is measured from it.
+
+SESSION_TOUCH = timedelta(minutes=1)
+SESSIONS_REVOKED = Event.revoke_sessions  # the audit trigger of a coordinator ending a person's sessions
+LOGIN_FAILED = Event.login_failed  # the audit trigger of a failed login (a wrong password, or refused while locked)
+TYPED = 100  # the longest user name kept as typed (in a throttle's key and the audit trail)
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a session lasts: `idle` without a request, `longest` after the login."""
+
+    idle: timedelta
+    longest: timedelta
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A session that is good now: whose it is, and when it was last seen (written at most once a minute)."""
+
+    person_id: int
+    code: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
+_SESSION = (
+    select(
+        col(WebSession.person_id),
+        col(WebSession.created_at),
+        col(WebSession.last_seen_at),
+        col(WebSession.revoked_at),
+        col(Person.code),
+        col(Person.active),
+    )
+    .join(Person, col(Person.id) == col(WebSession.person_id))
+    .where(col(WebSession.id) == bindparam("id"))
+)  # built once: every request asks
+
+
+def live_session(session: Session, token: str, at: datetime, limits: SessionLimits) -> LiveSession | None:
+    """The session of a cookie's id if it is good at `at`: not revoked, its person active, within the idle and
+    absolute limits; else None (one primary-key lookup)."""
+    row = session.execute(_SESSION, {"id": token_hash(token)}).first()
+    if row is None:
+        return None
+    person_id, created_at, last_seen_at, revoked_at, code, active = row
+    if revoked_at is not None or not active:
+        return None
+    if at - last_seen_at > limits.idle or at - created_at > limits.longest:
+        return None
+    return LiveSession(int(person_id), str(code), created_at, last_seen_at)
+
+
+def touch_session(database_url: str | None, token: str, at: datetime) -> None:
+    """The session was seen at `at` (the caller does this at most once a SESSION_TOUCH)."""
+    with write_session(engine_for(database_url)) as session:
+        session.execute(
+            update(WebSession)
+            .where(
+                col(WebSession.id) == token_hash(token),
+                col(WebSession.revoked_at).is_(None),
+                col(WebSession.last_seen_at) < at,
+            )
+            .values(last_seen_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def open_session(session: Session, person_id: int, address: str, user_agent: str, at: datetime) -> str:
+    """A new session for a person, in the caller's transaction: the random id for the cookie (only its
+    SHA-256 is written)."""
+    token = secrets.token_urlsafe(32)
+    session.execute(
+        insert(WebSession).values(
+            id=token_hash(token),
+            person_id=person_id,
+            created_at=at,
+            last_seen_at=at,
+            address=address[:64],
+            user_agent=user_agent[:300],
+        )
+    )
+    return token
+
+
+def start_session(database_url: str | None, person_id: int, address: str, user_agent: str, at: datetime) -> str:
+    """A new session for a person who has just proved who they are another way (a used invitation link)."""
+    with write_session(engine_for(database_url)) as session:
+        return open_session(session, person_id, address, user_agent, at)
+
+
+def end_session(database_url: str | None, token: str, at: datetime) -> None:
+    """Logout: the session of this id is revoked, for every web process at once (a copy of the cookie opens
+    nothing any more)."""
+    with write_session(engine_for(database_url)) as session:
+        session.execute(
+            update(WebSession)
+            .where(col(WebSession.id) == token_hash(token), col(WebSession.revoked_at).is_(None))
+            .values(revoked_at=at, revoked_why="logout")
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _revoke(session: Session, person_id: int, at: datetime, why: str) -> int:
+    """Revoke every open session of a person; how many there were."""
+    done = session.execute(
+        update(WebSession)
+        .where(col(WebSession.person_id) == person_id, col(WebSession.revoked_at).is_(None))
+        .values(revoked_at=at, revoked_why=why)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+def revoke_sessions(database_url: str | None, by: str | Actor | None, person: str, at: datetime | None = None) -> int:
+    """A coordinator (`by`; or the operator of the machine, an Actor of the command line) ends every dashboard
+    session of a person (code or e-mail) at once, e.g. after a lost telephone or a shared computer; audited
+    with how many there were. The person logs in again with their password."""
+    when = at or now()
+    with write_session(engine_for(database_url)) as session:
+        if isinstance(by, Actor):
+            actor = by
+        else:
+            actor = actor_for(session, by)
+            authorize(Action.invite_people, actor, when)
+        try:
+            who = resolve_actor(session, person)
+        except UnknownActor as exc:
+            raise UserError(str(exc)) from None
+        assert who.person_id is not None
+        ended = _revoke(session, who.person_id, when, "revoked")
+        append(
+            session,
+            [
+                EventDraft(
+                    kind="org",
+                    trigger=SESSIONS_REVOKED,
+                    actor=actor.code,
+                    at=when,
+                    reason=f"dashboard sessions of {who.code} ended ({ended})",
+                    payload={"person": who.code, "sessions": ended},
+                )
+            ],
+        )
+        return ended
+
+
+# --- the login throttle ----------------------------------------------------------------------------------
+# Failed logins are counted in the database (models/tables.py LoginThrottle), so every web process shares the
+# count: per account (`person:ID`; a name that is nobody's counts as `name:TYPED`, so that the answers do not
+# tell which names exist) and per address (`address:IP`, a higher bound). An attempt is counted before its
+# password is checked and uncounted when it succeeds, so that parallel requests cannot check more passwords
+# than the limit between them. Past the limit, every attempt for the key is refused unchecked, the right
+# password too, until `locked_until`: 15 minutes the first time, twice as long each time after (up to a day),
+# until a login succeeds or the password is set anew.
+# Each password checked and wrong is audited (LOGIN_FAILED: the name typed, the person it is, the address, the
+# browser, never the password), and so is the first attempt refused during each lockout; the others refused
+# during a lockout write nothing (a flood cannot load the audit chain, which every writer shares).
+
+IN_FLIGHT = timedelta(minutes=1)  # how long to wait when the window is full of attempts still being checked
+PRUNE_AFTER = timedelta(days=7)  # the count of a name that is nobody's or of an address, forgotten after a quiet week
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """The throttle's bounds (DashboardSettings): failures per account and per address within `window`, the
+    first lockout, and the longest."""
+
+    account_failures: int
+    address_failures: int
+    window: timedelta
+    lockout: timedelta
+    longest: timedelta
+
+    def lock_for(self, lockouts: int) -> timedelta:
+        """How long the `lockouts`-th lockout lasts: doubling from the first, up to the longest."""
+        return min(self.lockout * 2 ** min(max(lockouts - 1, 0), 20), self.longest)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login attempt the throttle let through (counted): who it was for, from where."""
+
+    username: str
+    address: str
+    user_agent: str
+    person_code: str | None
+    keys: tuple[str, str]  # the account's, the address's
+
+
+class LoginLocked(UserError):
+    """Logins for this account or from this address are refused until `until` (said in local time)."""
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        shown = (until + timedelta(seconds=59)).replace(second=0, microsecond=0)  # "after 09:16", not 09:15:30
+        super().__init__(
+            tr(
+                "Too many failed logins: logging in is locked until {until} (local time). Try again after that "
+                "time; if you have forgotten your password, use “Forgot your password?”.",
+                until=local_time(shown, get_settings().timezone),
+            )
+        )
+
+
+def _account_key(person_id: int) -> str:
+    return f"person:{person_id}"
+
+
+def _typed(username: str) -> str:
+    return unicodedata.normalize("NFC", username).strip()[:TYPED]
+
+
+def begin_login(
+    database_url: str | None, username: str, address: str, user_agent: str, at: datetime, limits: LoginLimits
+) -> LoginAttempt:
+    """Let a login attempt through the throttle (counted, before its password is checked), or LoginLocked
+    when its account or its address is locked out (the first refusal of a lockout is audited)."""
+    engine = engine_for(database_url)
+    name = _typed(username)
+    with read_session(engine) as session:
+        found = session.execute(
+            select(col(Person.id), col(Person.code))
+            .where(or_(col(Person.code) == name, func.lower(col(Person.email)) == name.lower()))
+            .order_by(col(Person.active).desc(), col(Person.id))
+            .limit(1)
+        ).first()
+        account = _account_key(int(found[0])) if found else f"name:{name.casefold()}"
+        attempt = LoginAttempt(
+            name,
+            address[:64],
+            user_agent[:300],
+            str(found[1]) if found else None,
+            (account, f"address:{address}"[:200]),
+        )
+        rows = list(session.execute(select(LoginThrottle).where(col(LoginThrottle.key).in_(attempt.keys))).scalars())
+        until = _locked(rows, at)
+        unnoted = any(r.locked_until is not None and r.locked_until > at and not r.refusal_noted for r in rows)
+    if until is not None:  # refused without writing, but for the first refusal of the lockout
+        if unnoted:
+            _note_refusal(database_url, attempt, at, until)
+        raise LoginLocked(until)
+    with write_session(engine) as session:
+        rows = _rows(session, attempt.keys, at)
+        until = _locked(rows, at)
+        if until is None:
+            for row, limit in zip(rows, (limits.account_failures, limits.address_failures), strict=True):
+                if at - row.window_start >= limits.window:
+                    row.failures, row.window_start = 0, at
+                if row.failures >= limit:  # attempts in flight fill the window: a moment, not a lockout
+                    until = max(until or at, min(row.window_start + limits.window, at + IN_FLIGHT))
+        if until is None:
+            for row in rows:
+                row.failures += 1
+                row.updated_at = at
+    if until is not None:
+        raise LoginLocked(until)
+    return attempt
+
+
+def login_failed(database_url: str | None, attempt: LoginAttempt, at: datetime, limits: LoginLimits) -> datetime | None:
+    """The password of a counted attempt was wrong: audited; when its account or address has now failed its
+    limit, logins for it are locked, and until when is returned."""
+    locked: datetime | None = None
+    with write_session(engine_for(database_url)) as session:
+        rows = _rows(session, attempt.keys, at)
+        for row, limit in zip(rows, (limits.account_failures, limits.address_failures), strict=True):
+            if row.failures >= limit and (row.locked_until is None or row.locked_until <= at):
+                row.lockouts += 1
+                row.locked_until = at + limits.lock_for(row.lockouts)
+                row.failures, row.window_start, row.refusal_noted = 0, at, False
+                locked = max(locked or row.locked_until, row.locked_until)
+            row.updated_at = at
+        session.execute(
+            delete(LoginThrottle)
+            .where(
+                col(LoginThrottle.updated_at) < at - PRUNE_AFTER,
+                ~col(LoginThrottle.key).startswith("person:"),
+                or_(col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) < at),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        _audit_failure(session, attempt, at, "wrong password", locked)
+    return locked
+
+
+def log_in(database_url: str | None, attempt: LoginAttempt, person_id: int, at: datetime) -> str:
+    """The password of a counted attempt was right: its account's count and lockouts start again, its
+    address's count forgets the attempt, and a new session is opened; the id for the cookie."""
+    with write_session(engine_for(database_url)) as session:
+        account, address = attempt.keys
+        _clear_throttle(session, [account, _account_key(person_id)])
+        session.execute(
+            update(LoginThrottle)
+            .where(col(LoginThrottle.key) == address, col(LoginThrottle.failures) > 0)
+            .values(failures=col(LoginThrottle.failures) - 1, updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return open_session(session, person_id, attempt.address, attempt.user_agent, at)
+
+
+def proven(database_url: str | None, attempt: LoginAttempt, person_id: int) -> None:
+    """The password of a counted attempt from the command line was right: its account's count starts again
+    (no session is opened: a command is not a login)."""
+    with write_session(engine_for(database_url)) as session:
+        _clear_throttle(session, [attempt.keys[0], _account_key(person_id)])
+
+
+def _rows(session: Session, keys: Sequence[str], at: datetime) -> list[LoginThrottle]:
+    """The throttle's rows of `keys`, in that order, made if missing and locked until the commit."""
+    table = table_of(LoginThrottle)
+    fresh = [
+        {"key": k, "failures": 0, "window_start": at, "lockouts": 0, "refusal_noted": False, "updated_at": at}
+        for k in keys
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(table).values(fresh).on_conflict_do_nothing(index_elements=["key"]))
+    else:
+        session.execute(sqlite.insert(table).values(fresh).on_conflict_do_nothing(index_elements=["key"]))
+    found = {
+        r.key: r
+        for r in session.execute(
+            select(LoginThrottle)
+            .where(col(LoginThrottle.key).in_(keys))
+            .order_by(col(LoginThrottle.key))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    }
+    return [found[k] for k in keys]
+
+
+def _locked(rows: Iterable[LoginThrottle], at: datetime) -> datetime | None:
+    """Until when the latest lockout of these rows lasts, if one is on at `at`."""
+    ends = [r.locked_until for r in rows if r.locked_until is not None and r.locked_until > at]
+    return max(ends) if ends else None
+
+
+def _clear_throttle(session: Session, keys: Sequence[str]) -> None:
+    session.execute(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key).in_(keys))
+        .values(failures=0, lockouts=0, locked_until=None, refusal_noted=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _note_refusal(database_url: str | None, attempt: LoginAttempt, at: datetime, until: datetime) -> None:
+    """Audit the first attempt refused during a lockout (once: the row remembers it)."""
+    with write_session(engine_for(database_url)) as session:
+        noted = session.execute(
+            update(LoginThrottle)
+            .where(
+                col(LoginThrottle.key).in_(attempt.keys),
+                col(LoginThrottle.locked_until) > at,
+                col(LoginThrottle.refusal_noted).is_(False),
+            )
+            .values(refusal_noted=True)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(noted, "rowcount", 0):
+            _audit_failure(session, attempt, at, "refused while locked", until)
+
+
+def _audit_failure(session: Session, attempt: LoginAttempt, at: datetime, why: str, locked: datetime | None) -> None:
+    """The event of a failed login: the name typed, whose it is, the address and the browser; never the
+    password."""
+    tried = attempt.username or "(empty)"
+    lock = f"; logins locked until {locked.isoformat()}" if locked is not None else ""
+    append(
+        session,
+        [
+            EventDraft(
+                kind="org",
+                trigger=LOGIN_FAILED,
+                actor=f"web:{attempt.address or '?'}",
+                at=at,
+                reason=f"failed login as {tried!r} from {attempt.address or '?'}: {why}{lock}",
+                payload={
+                    "username": attempt.username,
+                    "person": attempt.person_code,
+                    "address": attempt.address,
+                    "user_agent": attempt.user_agent,
+                    "outcome": why,
+                    **({"locked_until": locked.isoformat()} if locked is not None else {}),
+                },
+            )
+        ],
+    )

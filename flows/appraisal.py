@@ -47,7 +47,7 @@ from cchc.states.assessment import AssessmentState, assessment_machine
 from cchc.states.guards import AssessmentFacts, Context
 from cchc.states.machine import TransitionNotAllowed
 from cchc.states.permissions import Action, authorize
-from cchc.states.workflow import fire_assessments, load_facts
+from cchc.states.workflow import fire_assessments, hold, load_facts
 
 S = AssessmentState
 APPRAISABLE = (S.submitted, S.appraised, S.supplemented)
@@ -410,6 +410,7 @@ def adjust(
                 session.execute(insert(Adjustment).values(assessment_id=assessment.id, item_code=item.code, **values))
             else:
                 session.execute(update(Adjustment).where(col(Adjustment.id) == existing.id).values(**values))
+        hold(session, {assessment.id or 0: (unit, assessment.state)})  # a publication racing it cannot miss it
         sign = "+" if item.kind == "bonus" else "−"
         append(
             session,

@@ -6,10 +6,16 @@ sums. The archive is written to a temporary file beside the target and renamed a
 backup leaves nothing behind. It is independent of the database engine: a SQLite backup restores into
 PostgreSQL and the reverse.
 
-`cchc restore FILE.tar.gz` checks every member against the manifest before it writes anything, refuses a
-database that already holds data and an archive of another schema version, copies the files into the
-store (content-addressed: never overwriting), then writes every table in one transaction, and verifies
-the audit chain before it commits. Anything wrong: nothing is written to the database.
+The manifest is signed with the installation's Ed25519 key (models/attest.py): whoever edits an archive
+cannot make its manifest agree again, since a recomputed SHA-256 no longer matches the signature.
+
+`cchc restore FILE.tar.gz` reads the archive twice, as a stream, never a member whole in memory: first it
+checks every member's name, size (each and in all, `restore_max_bytes`: a small archive that expands to
+gigabytes is refused when it passes the bound) and SHA-256 against the signed manifest, and the signature
+against the trusted key (this installation's, or `--public-key`); only then does it copy the files into the
+store (content-addressed: never overwriting) and write every table in one transaction, hashing again as it
+reads, and it verifies the audit chain and replays it against the restored tables before it commits.
+Anything wrong: nothing is written to the database.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 import os
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,17 +39,22 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from cchc.config.settings import get_settings
+from cchc.flows.auditcheck import check_tables, signing_key, trusted_key
 from cchc.flows.inputs import target_file
 from cchc.flows.runtime import engine_for, now
+from cchc.models.attest import SignatureError, check, signed
 from cchc.models.audit import verify
 from cchc.models.db import get_engine, read_session, write_session
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.models.migrate import current_revision, head_revision, upgrade
 from cchc.models.store import FileStore
 from cchc.models.types import Points, UTCDateTime
 
-FORMAT = "cchc-backup/1"
+FORMAT = "cchc-backup/2"  # /2: the manifest is signed
 CHUNK = 5_000
+STREAM = 1 << 20  # a member is read a mebibyte at a time
+MANIFEST_MAX = 64 << 20
 _STORE_NAME = "store/"
 
 
@@ -104,6 +116,45 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _add_stream(archive: tarfile.TarFile, name: str, handle: IO[bytes]) -> str:
+    """Add what a file holds, read a mebibyte at a time, and return its SHA-256."""
+    handle.seek(0, os.SEEK_END)
+    info = tarfile.TarInfo(name)
+    info.size = handle.tell()
+    info.mtime = int(now().timestamp())
+    handle.seek(0)
+    hashing = _Hashing(handle)
+    archive.addfile(info, hashing)
+    return hashing.hexdigest()
+
+
+class _Hashing(io.RawIOBase):
+    """A reader that hashes what passes through it (and counts it, refusing more than `limit`)."""
+
+    def __init__(self, handle: IO[bytes], limit: int | None = None, name: str = "") -> None:
+        super().__init__()
+        self.handle, self.limit, self.name = handle, limit, name
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.handle.read(min(len(buffer), STREAM))
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            raise UserError(
+                tr("{name}: larger than a restore accepts ({limit} bytes)", name=self.name, limit=self.limit)
+            )
+        self.digest.update(chunk)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
 def _store_files(root: Path) -> Iterator[Path]:
     if not root.is_dir():
         return
@@ -127,26 +178,31 @@ def backup(database_url: str | None, out: Path) -> BackupSummary:
             with engine.connect() as connection, connection.begin():
                 _snapshot(connection)
                 for table in _tables():
-                    lines = [
-                        json.dumps({k: _encode(v) for k, v in row._mapping.items()}, ensure_ascii=False)
-                        for row in connection.execute(select(table))
-                    ]
-                    body = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
-                    sums[f"tables/{table.name}.jsonl"] = _add(archive, f"tables/{table.name}.jsonl", body)
-                    summary.tables[table.name] = len(lines)
+                    with tempfile.TemporaryFile(dir=out.parent) as body:  # a table is spooled, never held whole
+                        count = 0
+                        for row in connection.execute(select(table).execution_options(yield_per=CHUNK)):
+                            line = json.dumps({k: _encode(v) for k, v in row._mapping.items()}, ensure_ascii=False)
+                            body.write(line.encode("utf-8") + b"\n")
+                            count += 1
+                        name = f"tables/{table.name}.jsonl"
+                        sums[name] = _add_stream(archive, name, body)
+                        summary.tables[table.name] = count
             root = get_settings().store_dir
             for path in _store_files(root):
                 name = _STORE_NAME + path.relative_to(root).as_posix()
-                data = path.read_bytes()
-                sums[name] = _add(archive, name, data)
+                with path.open("rb") as handle:
+                    sums[name] = _add_stream(archive, name, handle)
                 summary.files += 1
-            manifest = {
-                "format": FORMAT,
-                "revision": revision,
-                "created_at": now().isoformat(),
-                "tables": summary.tables,
-                "sha256": sums,
-            }
+            manifest = signed(
+                {
+                    "format": FORMAT,
+                    "revision": revision,
+                    "created_at": now().isoformat(),
+                    "tables": summary.tables,
+                    "sha256": sums,
+                },
+                signing_key(),
+            )
             _add(archive, "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
             raw.flush()
             os.fsync(raw.fileno())
@@ -162,39 +218,100 @@ def _engine(database_url: str | None) -> Engine:
     return get_engine(database_url or get_settings().database_url)
 
 
-def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The manifest and every member, each checked against the manifest's SHA-256."""
+def _members(path: Path) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
+    """The archive's members in order, each as a stream (the archive is read as one gzip stream)."""
     try:
-        with tarfile.open(path, mode="r:gz") as archive:
-            members: dict[str, bytes] = {}
-            for info in archive.getmembers():
+        with tarfile.open(path, mode="r|gz") as archive:
+            for info in archive:
                 if not info.isfile():
-                    raise UserError(f"{path.name}: {info.name!r} is not a regular file; not a cchc backup")
-                handle: IO[bytes] | None = archive.extractfile(info)
+                    raise UserError(
+                        tr(
+                            "{archive}: {name!r} is not a regular file; not a cchc backup",
+                            archive=path.name,
+                            name=info.name,
+                        )
+                    )
+                handle = archive.extractfile(info)
                 assert handle is not None
-                members[info.name] = handle.read()
+                yield info, handle
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise UserError(f"{path.name}: not a readable .tar.gz archive ({exc})") from None
-    try:
-        manifest = json.loads(members.pop("manifest.json"))
-    except (KeyError, ValueError):
-        raise UserError(f"{path.name}: has no readable manifest.json; not a cchc backup") from None
+        raise UserError(tr("{path}: no such file", path=path)) from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise UserError(tr("{archive}: not a readable .tar.gz archive ({why})", archive=path.name, why=exc)) from None
+
+
+def _allowed(name: str, tables: set[str]) -> bool:
+    if name == "manifest.json":
+        return True
+    if name.startswith("tables/") and name.endswith(".jsonl"):
+        return name[len("tables/") : -len(".jsonl")] in tables
+    if name.startswith(_STORE_NAME):
+        parts = name[len(_STORE_NAME) :].split("/")
+        return len(parts) == 2 and len(parts[0]) == 2 and parts[1].startswith(parts[0])
+    return False
+
+
+def check_archive(path: Path, public: str | None = None) -> dict[str, Any]:
+    """The archive's signed manifest, once every member was read as a stream and found to be named as a
+    backup names it, within the size bounds, signed by the trusted key and equal to its SHA-256 in the
+    manifest; a UserError naming the first member that is not."""
+    limit = get_settings().restore_max_bytes
+    tables = {t.name for t in _tables()}
+    sums: dict[str, str] = {}
+    manifest: dict[str, Any] | None = None
+    total = 0
+    for info, handle in _members(path):
+        if not _allowed(info.name, tables) or info.name in sums:
+            raise UserError(
+                tr("{archive}: {name!r} is not a member of a cchc backup", archive=path.name, name=info.name)
+            )
+        total += info.size
+        if total > limit:
+            raise UserError(
+                tr(
+                    "{archive}: expands to more than {limit} bytes (restore_max_bytes): refused",
+                    archive=path.name,
+                    limit=limit,
+                )
+            )
+        if info.name == "manifest.json":
+            if info.size > MANIFEST_MAX:
+                raise UserError(tr("{archive}: its manifest is too large to be a cchc manifest", archive=path.name))
+            try:
+                manifest = json.loads(handle.read())
+            except ValueError:
+                raise UserError(
+                    tr("{archive}: has no readable manifest.json; not a cchc backup", archive=path.name)
+                ) from None
+            continue
+        reader = _Hashing(handle, info.size, info.name)
+        while reader.read(STREAM):
+            pass
+        sums[info.name] = reader.hexdigest()
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise UserError(f"{path.name}: not a {FORMAT} archive")
-    sums = manifest.get("sha256", {})
-    for name in sorted(set(sums) | set(members)):
-        if name not in members:
-            raise UserError(f"{path.name}: {name} is listed in the manifest but missing")
-        if name not in sums or hashlib.sha256(members[name]).hexdigest() != sums[name]:
-            raise UserError(f"{path.name}: {name} does not match the manifest: the archive was altered")
-    return manifest, members
+        raise UserError(tr("{archive}: not a {format} archive (a signed manifest)", archive=path.name, format=FORMAT))
+    try:
+        check(manifest, trusted_key(public))
+    except SignatureError as exc:
+        raise UserError(tr("{archive}: the backup cannot be trusted: {why}", archive=path.name, why=str(exc))) from None
+    listed = manifest.get("sha256", {})
+    for name in sorted(set(listed) | set(sums)):
+        if name not in sums:
+            raise UserError(tr("{archive}: {name} is listed in the manifest but missing", archive=path.name, name=name))
+        if listed.get(name) != sums[name]:
+            raise UserError(
+                tr(
+                    "{archive}: {name} does not match the manifest: the archive was altered",
+                    archive=path.name,
+                    name=name,
+                )
+            )
+    return manifest
 
 
-def restore(database_url: str | None, path: Path) -> RestoreSummary:
+def restore(database_url: str | None, path: Path, public: str | None = None) -> RestoreSummary:
     """Restore an archive into an empty database (its schema is created) and the file store."""
-    manifest, members = _read_archive(path)
+    manifest = check_archive(path, public)
     head = head_revision()
     if manifest["revision"] != head:
         raise UserError(
@@ -203,9 +320,9 @@ def restore(database_url: str | None, path: Path) -> RestoreSummary:
         )
     engine = _engine(database_url)
     upgrade(engine)
-    tables = _tables()
+    tables = {t.name: t for t in _tables()}
     with read_session(engine) as session:
-        busy = [t.name for t in tables if session.execute(select(func.count()).select_from(t)).scalar_one()]
+        busy = [n for n, t in tables.items() if session.execute(select(func.count()).select_from(t)).scalar_one()]
     if busy:
         raise UserError(
             f"the database {engine.url.render_as_string()} already holds data ({', '.join(busy[:5])}…): "
@@ -213,36 +330,59 @@ def restore(database_url: str | None, path: Path) -> RestoreSummary:
         )
     summary = RestoreSummary(str(path), head)
     store = FileStore(get_settings().store_dir)
-    for name, data in sorted(members.items()):
-        if name.startswith(_STORE_NAME):
-            stem = Path(name).name
-            sha256, _, suffix = stem.partition(".")
-            if hashlib.sha256(data).hexdigest() != sha256:
-                raise UserError(f"{path.name}: {name} is not named by its SHA-256")
-            store.put(data, f".{suffix}" if suffix else "")
-            summary.files += 1
+    listed = manifest["sha256"]
     with write_session(engine) as session:
         connection = session.connection()
-        for table in tables:
-            body = members.get(f"tables/{table.name}.jsonl", b"")
-            decoders = _decoder(table)
-            rows = []
-            for line in body.decode("utf-8").splitlines():
-                record = json.loads(line)
-                rows.append({k: (decoders[k](v) if v is not None and k in decoders else v) for k, v in record.items()})
-            if manifest["tables"].get(table.name, 0) != len(rows):
-                raise UserError(f"{path.name}: {table.name} has {len(rows)} rows, the manifest says otherwise")
-            for start in range(0, len(rows), CHUNK):
-                connection.execute(insert(table), rows[start : start + CHUNK])
-            summary.tables[table.name] = len(rows)
+        for info, handle in _members(path):  # read again, hashed again: the file may not change in between
+            if info.name == "manifest.json":
+                continue
+            reader = _Hashing(handle, info.size, info.name)
+            if info.name.startswith(_STORE_NAME):
+                stem = Path(info.name).name
+                sha256, _, suffix = stem.partition(".")
+                kept = store.put_stream(reader, f".{suffix}" if suffix else "")  # type: ignore[arg-type]
+                if kept.sha256 != sha256:
+                    raise UserError(f"{path.name}: {info.name} is not named by its SHA-256")
+                summary.files += 1
+            else:
+                table = tables[info.name[len("tables/") : -len(".jsonl")]]
+                summary.tables[table.name] = _insert_lines(connection, table, reader)
+                if manifest["tables"].get(table.name, 0) != summary.tables[table.name]:
+                    raise UserError(
+                        f"{path.name}: {table.name} has {summary.tables[table.name]} rows, the manifest says otherwise"
+                    )
+            if reader.hexdigest() != listed.get(info.name):
+                raise UserError(f"{path.name}: {info.name} changed while it was restored: nothing was written")
         if connection.dialect.name == "postgresql":
-            _reset_sequences(connection, tables)
+            _reset_sequences(connection, list(tables.values()))
         session.flush()
         verification = verify(session)
         if not verification.ok:
             raise UserError(f"{path.name}: the restored audit trail does not verify: {verification.problems[0]}")
+        replayed = check_tables(session)
+        if replayed.problems:
+            raise UserError(f"{path.name}: the restored tables differ from their audit trail: {replayed.problems[0]}")
         summary.audit_events = verification.events
     return summary
+
+
+def _insert_lines(connection: Connection, table: Table, reader: _Hashing) -> int:
+    """Insert a table's JSON lines, a chunk at a time, as they are read."""
+    decoders = _decoder(table)
+    count = 0
+    rows: list[dict[str, Any]] = []
+    for line in io.TextIOWrapper(io.BufferedReader(reader, STREAM), encoding="utf-8"):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        rows.append({k: (decoders[k](v) if v is not None and k in decoders else v) for k, v in record.items()})
+        count += 1
+        if len(rows) >= CHUNK:
+            connection.execute(insert(table), rows)
+            rows = []
+    if rows:
+        connection.execute(insert(table), rows)
+    return count
 
 
 def _reset_sequences(connection: Connection, tables: list[Table]) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.lookup import Deadlines, actor_for, cycle_of, stored_framework
+from cchc.flows.lookup import Deadlines, actor_for, cycle_of, shown, stored_framework
 from cchc.flows.params import CommitmentParams
 from cchc.flows.runtime import engine_for, local_tz, now
 from cchc.models.audit import Event, EventDraft, append
@@ -37,6 +37,7 @@ from cchc.models.store import FileStore
 from cchc.models.tables import Commitment, Cycle, CycleGroup, OrgUnit, Person
 from cchc.notifications.documents import TITLES, CommitmentDoc, commitment_docx, commitment_html
 from cchc.notifications.outbox import Queued, queue
+from cchc.notifications.sealing import outbox_key, seal
 from cchc.states.commitment import CommitmentState, commitment_machine
 from cchc.states.guards import CommitmentFacts
 from cchc.states.labels import task_phrase
@@ -45,9 +46,6 @@ from cchc.states.permissions import Action, authorize
 from cchc.states.workflow import Change, fire_records
 
 C = CommitmentState
-
-
-TOKEN_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -248,7 +246,6 @@ def send_ready(
     directory: Directory,
 ) -> list[str]:
     """Send every drafted commitment whose counterpart has signed: a single-use link to its signer."""
-    settings = get_settings()
     due = Deadlines(session, cycle, "commitment")
     authority = session.get(OrgUnit, cycle.authority_id)
     sent: list[str] = []
@@ -259,14 +256,9 @@ def send_ready(
         if not facts.parent_signed:
             continue
         signers, _ = signer_of(directory, session.get(OrgUnit, commitment.unit_id))  # type: ignore[arg-type]
-        token = secrets.token_urlsafe(24)
+        token, token_values = new_token(session, signers, at)
         deadline = due.default
-        values = {
-            "sent_at": at,
-            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "token_person_id": person_id(session, signers[0]) if len(signers) == 1 else None,
-            "token_expires_at": at + timedelta(days=TOKEN_DAYS),
-        }
+        values = {"sent_at": at, **token_values}
         try:
             move(
                 session,
@@ -285,34 +277,78 @@ def send_ready(
             )
         except TransitionNotAllowed:
             continue
-        link = f"{settings.public_url.rstrip('/')}/commitments/sign/{token}"
-        queue(
+        _queue_request(
             session,
-            [
-                Queued(
-                    dedupe_key=f"commitment:{commitment.id}:v{commitment.doc_version}:{person.code}",
-                    kind="commitment_request",
-                    to_email=person.email,
-                    to_name=person.name,
-                    lang=settings.mail_lang,
-                    unit_code=facts.unit_code,
-                    cycle_year=cycle.year,
-                    context={
-                        "unit_name": facts.unit_name,
-                        "unit_code": facts.unit_code,
-                        "year": cycle.year,
-                        "superior_name": commitment.counterpart_label,
-                        "due": (deadline or at + timedelta(days=7)).isoformat(),
-                        "link": link,
-                        "authority": authority.name if authority else "",
-                    },
-                )
-                for person in signers
-            ],
+            cycle,
+            commitment,
+            facts.unit_name,
+            facts.unit_code,
+            signers,
+            token,
+            deadline or at + timedelta(days=7),
+            authority.name if authority else "",
             at,
+            f"commitment:{commitment.id}:v{commitment.doc_version}",
         )
         sent.append(facts.unit_code)
     return sent
+
+
+def new_token(session: Session, signers: Sequence[Recipient], at: datetime) -> tuple[str, dict[str, object]]:
+    """A new single-use signing token and what the commitment keeps of it: its SHA-256 (never the token),
+    the one person it was sent to, and when it expires (`signing_link_days`)."""
+    token = secrets.token_urlsafe(24)
+    return token, {
+        "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+        "token_person_id": person_id(session, signers[0]) if len(signers) == 1 else None,
+        "token_expires_at": at + timedelta(days=get_settings().signing_link_days),
+    }
+
+
+def _queue_request(
+    session: Session,
+    cycle: Cycle,
+    commitment: Commitment,
+    unit_name: str,
+    unit_code: str,
+    signers: Sequence[Recipient],
+    token: str,
+    due: datetime,
+    authority: str,
+    at: datetime,
+    dedupe: str,
+) -> None:
+    """The signing request to each signer. Its link is a bearer secret: it is sealed in the outbox
+    (notifications/sealing.py) and opened only when the message is composed, so neither the outbox nor a
+    backup holds a link that signs."""
+    settings = get_settings()
+    link = f"{settings.public_url.rstrip('/')}/commitments/sign/{token}"
+    sealed = seal({"link": link}, outbox_key(settings, create=True))
+    queue(
+        session,
+        [
+            Queued(
+                dedupe_key=f"{dedupe}:{person.code}",
+                kind="commitment_request",
+                to_email=person.email,
+                to_name=person.name,
+                lang=settings.mail_lang,
+                unit_code=unit_code,
+                cycle_year=cycle.year,
+                context={
+                    "unit_name": unit_name,
+                    "unit_code": unit_code,
+                    "year": cycle.year,
+                    "superior_name": commitment.counterpart_label,
+                    "due": due.isoformat(),
+                    "authority": authority,
+                    **sealed,
+                },
+            )
+            for person in signers
+        ],
+        at,
+    )
 
 
 @task(name="prepare-commitments")
@@ -431,5 +467,5 @@ def commitment_of(session: Session, cycle: Cycle, unit: str) -> Commitment:
         .where(col(Commitment.cycle_id) == cycle.id, col(OrgUnit.code) == unit)
     ).scalar_one_or_none()
     if row is None:
-        raise UserError(f"{unit} has no commitment in the {cycle.year} cycle (run `cchc commitments prepare`)")
+        raise UserError(f"{shown(unit)} has no commitment in the {cycle.year} cycle (run `cchc commitments prepare`)")
     return row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,10 +15,11 @@ from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import write_session
 from cchc.models.errors import UserError
-from cchc.models.scoresheet import SheetError, cell_of, open_table
+from cchc.models.proof import imported_digest
+from cchc.models.scoresheet import Sheet, SheetError, cell_of, open_table
 from cchc.models.scoring import competition_ranks
 from cchc.models.tables import Assessment, Cycle, OrgUnit, Publication, Result
-from cchc.models.text import canonical, parse_decimal
+from cchc.models.text import parse_decimal
 from cchc.states.assessment import AssessmentState
 from cchc.states.permissions import Action, authorize
 
@@ -45,7 +45,7 @@ def import_results(
     engine = engine_for(database_url)
     when = at or now()
     table = open_table(path, HISTORY_ALIASES, ("unit", "index"), ("class",))
-    problems: list[str] = []
+    sheet = Sheet()  # the first problems and how many: a file of millions of bad lines keeps no more
     entries: dict[str, tuple[Decimal, str]] = {}
     for line, record in table.rows:
         if not any(c.strip() for c in record):
@@ -55,13 +55,13 @@ def import_results(
         try:
             value = parse_decimal(index_text)
         except ValueError:
-            problems.append(f"{table.at(line, 'index')}: {index_text!r} is not a number")
+            sheet.problem(f"{table.at(line, 'index')}: {index_text!r} is not a number")
             continue
         if value < 0 or value > 100 or value != value.quantize(Decimal("0.01")):
-            problems.append(f"{table.at(line, 'index')}: {index_text} is not an index (0..100, two decimals)")
+            sheet.problem(f"{table.at(line, 'index')}: {index_text} is not an index (0..100, two decimals)")
             continue
         if unit in entries:
-            problems.append(f"{table.at(line)}: unit {unit} appears a second time")
+            sheet.problem(f"{table.at(line)}: unit {unit} appears a second time")
             continue
         entries[unit] = (value, cell_of(record, table.columns, "class"))
     with write_session(engine) as session:
@@ -75,14 +75,14 @@ def import_results(
         }
         for code in entries:
             if code not in units or units[code][1] is None:
-                problems.append(f"{path.name}: {code!r} is not an assessed unit of the organisation")
-        if problems:
-            raise SheetError(problems[:50], len(problems))
+                sheet.problem(f"{path.name}: {code!r} is not an assessed unit of the organisation")
+        if sheet.problem_count:
+            raise SheetError(sheet.problems, sheet.problem_count)
         authority_id = next(iter({units[c][2] for c in entries}))
         existing = session.execute(
             select(Cycle).where(col(Cycle.authority_id) == authority_id, col(Cycle.year) == year)
         ).scalar_one_or_none()
-        digest = hashlib.sha256(canonical(sorted((k, v[0], v[1]) for k, v in entries.items())).encode()).hexdigest()
+        digest = imported_digest((k, v[0], v[1]) for k, v in entries.items())
         if existing is not None:
             if existing.imported and existing.config_sha256 == digest:
                 return HistorySummary(year, len(entries), False)

@@ -1,7 +1,9 @@
 """Delivering the outbox: claim a batch, render and send it over reused SMTP connections, record each
 message as the server accepts it (SentRecorder) and the failures at the end of the batch; repeat until
 nothing is due. A server that is down leaves the messages pending, to be retried with backoff; a 5xx
-refusal puts a message on the dead-letter list (`cchc notify status`)."""
+refusal puts a message on the dead-letter list (`cchc notify status`). A flush that stopped before
+recording its batch (killed) leaves that batch leased for LEASE: the summary of the next run counts those
+messages and says when they are taken again."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from cchc.flows.params import FlushParams
 from cchc.flows.runtime import engine_for, now
 from cchc.models.db import read_session, write_session
 from cchc.notifications import mime
-from cchc.notifications.outbox import Claimed, Outcome, Status, claim, message_id, record, status
+from cchc.notifications.outbox import Claimed, Leased, Outcome, Status, claim, leased, message_id, record, status
 from cchc.notifications.render import render
 from cchc.notifications.sealing import opened
 from cchc.notifications.sender import Delivery, SmtpConfig, deliver
@@ -33,6 +35,7 @@ class FlushSummary:
     dead: int = 0
     batches: int = 0
     errors: list[str] = field(default_factory=list)
+    leased: Leased = field(default_factory=Leased)  # left leased by another flush (one that stopped, or running)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -150,9 +153,17 @@ def flush_batch(database_url: str | None, at: datetime | None, batch: int) -> tu
     return sent, len(outcome.retry), len(outcome.dead), errors
 
 
+@task(name="outbox-leases")
+def leases_left(database_url: str | None, at: datetime | None) -> Leased:
+    """The messages another flush still holds: its lease runs, it recorded nothing yet."""
+    with read_session(engine_for(database_url)) as session:
+        return leased(session, at or now())
+
+
 @flow(name="flush-outbox")
 def flush_flow(params: FlushParams) -> FlushSummary:
-    """Send every message that is due now; stop at a batch where nothing could be sent."""
+    """Send every message that is due now; stop at a batch where nothing could be sent. Then count the
+    messages that another flush still holds (its own are all recorded by then)."""
     summary = FlushSummary()
     for _ in range(params.max_batches):
         sent, retry, dead, errors = flush_batch(params.database_url, params.at, params.batch)
@@ -165,10 +176,19 @@ def flush_flow(params: FlushParams) -> FlushSummary:
         summary.errors = sorted(set(summary.errors) | set(errors))[:5]
         if retry and not sent:  # the server is not taking anything: try again later, not in a loop
             break
-    get_run_logger().info("outbox: %s sent, %s to retry, %s dead", summary.sent, summary.retry, summary.dead)
+    summary.leased = leases_left(params.database_url, params.at)
+    get_run_logger().info(
+        "outbox: %s sent, %s to retry, %s dead, %s leased by another flush until %s",
+        summary.sent,
+        summary.retry,
+        summary.dead,
+        summary.leased.count,
+        summary.leased.until,
+    )
     return summary
 
 
-def outbox_status(database_url: str | None) -> Status:
+def outbox_status(database_url: str | None, at: datetime | None = None) -> Status:
+    """The outbox as `cchc notify status` shows it, with the messages still leased at `at` (now)."""
     with read_session(engine_for(database_url)) as session:
-        return status(session)
+        return status(session, now=at or now())

@@ -6,7 +6,6 @@ Publishing again with nothing changed writes nothing.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +25,7 @@ from cchc.models.audit import Event, EventDraft, append
 from cchc.models.bulk import insert_rows
 from cchc.models.db import write_session
 from cchc.models.errors import UserError
+from cchc.models.proof import digest_of_lines
 from cchc.models.scoring import (
     UnitOutcome,
     UnitTotals,
@@ -136,17 +136,25 @@ def previous_results(session: Session, cycle: Cycle) -> dict[str, tuple[Decimal,
 def digest_of(results: list[UnitOutcome]) -> str:
     """The SHA-256 of everything a publication says, one line per unit in code order (codes have no
     whitespace, so tab-separated lines are unambiguous)."""
-    digest = hashlib.sha256()
-    for o in sorted(results, key=lambda r: r.totals.unit_code):
-        t = o.totals
-        fields = ";".join(f"{code}={p}/{m}" for code, (p, m) in sorted(t.fields.items()))
-        line = (
-            f"{t.unit_code}\t{t.group}\t{t.self_total}\t{t.appraised_total}\t{t.bonus}\t{t.penalty}\t"
-            f"{t.applicable_max}\t{o.index}\t{o.class_code}\t{o.rank}\t{t.on_time}\t{fields}\t"
-            f"{o.prev_index}\t{o.prev_rank}\n"
+    return digest_of_lines(
+        (
+            t.unit_code,
+            t.group,
+            t.self_total,
+            t.appraised_total,
+            t.bonus,
+            t.penalty,
+            t.applicable_max,
+            o.index,
+            o.class_code,
+            o.rank,
+            t.on_time,
+            t.fields,
+            o.prev_index,
+            o.prev_rank,
         )
-        digest.update(line.encode("utf-8"))
-    return digest.hexdigest()
+        for o, t in ((o, o.totals) for o in results)
+    )
 
 
 @dataclass
@@ -156,6 +164,8 @@ class PublishSummary:
     new_version: bool
     digest: str
     units_published: list[str] = field(default_factory=list)
+    checkpoint: str = ""  # the signed checkpoint written after a new version
+    checkpoint_problem: str = ""  # why it could not be written
 
 
 @task(name="publish")
@@ -379,5 +389,18 @@ def _notify(
 
 @flow(name="publish")
 def publish_flow(params: PublishParams) -> PublishSummary:
-    """Publish the cycle's results (or a corrected version of them)."""
-    return publish(params)
+    """Publish the cycle's results (or a corrected version of them); a new version is followed by a signed
+    checkpoint of the audit trail's head, kept outside the database (flows/auditcheck.py)."""
+    summary = publish(params)
+    if summary.new_version:
+        from cchc.flows.auditcheck import write_checkpoint
+
+        try:
+            summary.checkpoint = str(
+                write_checkpoint(
+                    params.database_url, f"publication {summary.version} of {summary.year}", params.at
+                ).path
+            )
+        except UserError as exc:  # the results are published; the operator is told the checkpoint is missing
+            summary.checkpoint_problem = str(exc)
+    return summary

@@ -41,7 +41,7 @@ from cchc.states.assessment import AssessmentState
 from cchc.states.cycle import CyclePhase
 from cchc.states.guards import AssessmentFacts, Context, has_signed_commitment, is_unit_member_or_coordinator
 from cchc.states.labels import state_word
-from cchc.states.workflow import commitment_gate
+from cchc.states.workflow import commitment_gate, hold
 
 S = AssessmentState
 
@@ -242,7 +242,8 @@ def import_self_assessment(params: ImportParams) -> ImportSummary:
         with bulk_work():
             progress.step(f"{path.name}: kiểm tra và ghi", _line_count(path))
             taken = take_rows(session, cycle, actor, units, open_table(path), at, report=True)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as handle:  # read a buffer at a time, never the whole file at once
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
         events = taken.events(cycle, actor, at, path.name, {"source": path.name, "sha256": digest})
         append(session, events)
         if taken.changed:
@@ -322,6 +323,9 @@ def take_rows(
     if sheet.problem_count:
         raise SheetError(sheet.problems, sheet.problem_count)
     changed += _write_chunk(session, cycle, buffer, logs, at)
+    # At write time, every unit written is still in the state it was read in (its row is held until the
+    # end): an import that read a unit in self-assessment never writes after its head submitted.
+    hold(session, {units[u].assessment_id: (u, units[u].state) for u, log in logs.items() if log.added or log.changes})
     contributed = sorted({u.assessment_id for code, u in units.items() if u.refusal is None and u.supplied_by != code})
     if contributed:  # the actor is a team or commune: its assignment may now be complete
         mark_supplied(session, cycle, contributed, at, actor)

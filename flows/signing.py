@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from cchc.flows.runtime import engine_for, local_tz, now
 from cchc.models.db import read_session, write_session
 from cchc.models.directory import Directory
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.models.people import Actor, resolve_actor
 from cchc.models.store import FileStore
 from cchc.models.tables import Assessment, Commitment, Cycle, OrgUnit, Person
@@ -323,3 +324,81 @@ def document(database_url: str | None, year: int | None, unit: str, suffix: str)
         sha = commitment.docx_sha256 if suffix == ".docx" else commitment.html_sha256
         data = FileStore(get_settings().store_dir).read(sha, suffix)
         return f"cam-ket-{unit}-{cycle.year}-v{commitment.doc_version}{suffix}", data
+
+
+def renew_link(
+    database_url: str | None,
+    year: int | None,
+    unit: str,
+    actor_ident: str | None,
+    at: datetime | None = None,
+    *,
+    revoke: bool = False,
+) -> list[str]:
+    """A new signing link for a unit's commitment waiting to be signed (the old one stops working at once),
+    or, with `revoke`, no link at all until the next renewal: the coordinator's answer to a link that
+    expired, went to a wrong address or leaked. Audited; the people the new link was sent to are returned."""
+    from cchc.flows.commitments import _queue_request, new_token
+    from cchc.models.audit import Event, EventDraft, append
+    from cchc.models.tables import table_of
+    from cchc.states.permissions import Action, authorize
+    from cchc.states.workflow import ConcurrentChange
+
+    when = at or now()
+    with write_session(engine_for(database_url)) as session:
+        cycle = cycle_of(session, year)
+        actor = actor_for(session, actor_ident)
+        authorize(Action.prepare_commitments, actor, when)
+        commitment = commitment_of(session, cycle, unit)
+        if commitment.state != C.sent:
+            raise UserError(tr("{unit}'s commitment is not waiting to be signed: it has no signing link", unit=unit))
+        owner = session.get(OrgUnit, commitment.unit_id)
+        assert owner is not None
+        signers, _ = signer_of(Directory(session), owner)
+        token, values = (
+            new_token(session, signers, when) if not revoke else ("", {"token_hash": "", "token_expires_at": None})
+        )
+        table = table_of(Commitment)
+        written = session.connection().execute(
+            table.update()
+            .where(table.c.id == commitment.id, table.c.state == C.sent, table.c.version == commitment.version)
+            .values(**values, version=table.c.version + 1, updated_at=when)
+        )
+        if written.rowcount != 1:
+            raise ConcurrentChange(
+                tr("{unit}'s commitment changed meanwhile: nothing was written — look again", unit=unit)
+            )
+        append(
+            session,
+            [
+                EventDraft(
+                    kind="commitment",
+                    trigger=Event.revoke_link if revoke else Event.renew_link,
+                    actor=actor.code,
+                    at=when,
+                    cycle_year=cycle.year,
+                    unit_code=unit,
+                    payload={}
+                    if revoke
+                    else {"to": [p.code for p in signers], "expires_at": str(values["token_expires_at"])},
+                )
+            ],
+        )
+        if revoke:
+            return []
+        due = Deadlines(session, cycle, "commitment").default
+        authority = session.get(OrgUnit, cycle.authority_id)
+        _queue_request(
+            session,
+            cycle,
+            commitment,
+            owner.name,
+            unit,
+            signers,
+            token,
+            due or when + timedelta(days=7),
+            authority.name if authority else "",
+            when,
+            f"commitment:{commitment.id}:link:{when.isoformat()}",
+        )
+        return [p.code for p in signers]

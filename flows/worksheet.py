@@ -50,7 +50,7 @@ from cchc.states.assessment import assessment_machine
 from cchc.states.guards import Context
 from cchc.states.labels import state_word
 from cchc.states.machine import TransitionNotAllowed
-from cchc.states.workflow import load_facts
+from cchc.states.workflow import hold, load_facts
 
 APPRAISAL_WORDS = {"score": N_("appraised score"), "note": N_("comment")}
 FORM_KEYS = ("unit", "criterion", "score", "metric", "evidence", "note", "not_applicable", "explanation")
@@ -498,6 +498,7 @@ def save_appraisal_rows(
         if problems:
             raise SheetError(problems)
         if changes:
+            hold(session, {assessment.id: (unit, facts.state)})
             table = table_of(Score)
             session.connection().execute(
                 update(table)

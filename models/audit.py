@@ -69,6 +69,10 @@ class Event(StrEnum):
     propose_award = "propose_award"  # an award proposal recorded
     require = "require"  # a remediation plan or a breakthrough registration required (the follow-up is born)
     assign = "assign"  # sub-criteria assigned to a team or commune (the contribution is born)
+    renew_link = "renew_link"  # a commitment's signing link sent again (the older one stops working)
+    revoke_link = "revoke_link"  # a commitment's signing link revoked
+    login_failed = "login_failed"  # a failed login (a wrong password, or refused while locked): never the password
+    revoke_sessions = "revoke_sessions"  # a person's dashboard sessions ended by a coordinator
 
 
 class AuditConflict(UserError, RuntimeError):

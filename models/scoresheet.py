@@ -4,15 +4,18 @@ caller supplies what the units and frameworks allow."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import BinaryIO
 
 from openpyxl.utils import get_column_letter
 
@@ -61,12 +64,13 @@ class SheetError(UserError):
         return self.text
 
     def _words(self) -> str:
+        said = trn("{n} problem; nothing was written:", "{n} problems; nothing was written:", self.total)
+        if self.total == 1 and len(self.problems) == 1:  # one problem (a file that cannot be read): one line
+            return f"{said} {self.problems[0]}"
         shown = "\n".join(f"  - {p}" for p in self.problems)
         left = self.total - len(self.problems)
         more = "\n  … " + tr("and {n} more", n=left) if left > 0 else ""
-        return trn("{n} problem; nothing was written:", "{n} problems; nothing was written:", self.total) + (
-            f"\n{shown}{more}"
-        )
+        return said + f"\n{shown}{more}"
 
 
 @dataclass(frozen=True)
@@ -200,43 +204,59 @@ def open_table(
     optional: tuple[str, ...] = ("evidence", "note", "metric", "not_applicable", "explanation"),
 ) -> Table:
     """A CSV file (UTF-8, comma or semicolon separated) or an .xlsx workbook, NFC throughout, with the
-    positions of its columns found from English or Vietnamese headers."""
+    positions of its columns found from English or Vietnamese headers. Its rows are read as they are asked
+    for: a CSV a line at a time (a table of two million lines is never held whole), a workbook a row at a
+    time; a problem met on the way (a line that is not UTF-8, a cell beyond the sheet's bounds) raises
+    SheetError then, and the caller's transaction rolls back what it wrote."""
     try:
-        raw = path.read_bytes()
+        handle = path.open("rb")
     except FileNotFoundError:
         raise SheetError([tr("{path}: no such file", path=path)]) from None
     except IsADirectoryError:
         raise SheetError([tr("{path}: is a directory, not a file", path=path)]) from None
     except OSError as exc:
         raise SheetError([tr("{path}: cannot be read ({why})", path=path, why=exc.strerror)]) from None
-    if path.suffix.lower() in (".xlsx", ".xlsm") or raw[:2] == b"PK":
-        return _workbook_table(path, raw, aliases, required, optional)
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SheetError(
-            [tr("{path} line {line}: is not UTF-8 text (save the sheet as 'CSV UTF-8')", path=path, line=line)]
-        ) from None
-    if "\x00" in text:
-        raise SheetError([tr("{path}: is not a CSV text file", path=path)])
-    # One NFC pass over the whole text equals NFC per cell: separators and line breaks never combine.
-    text = unicodedata.normalize("NFC", text)
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
+        magic = handle.read(2)
+        if path.suffix.lower() in (".xlsx", ".xlsm") or magic == b"PK":
+            handle.close()
+            return _workbook_table(path, aliases, required, optional)
+        handle.seek(0)
+        return _csv_table(path, handle, aliases, required, optional)
+    except OSError as exc:
+        handle.close()
+        raise SheetError([tr("{path}: cannot be read ({why})", path=path, why=exc.strerror)]) from None
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _csv_table(
+    path: Path,
+    handle: BinaryIO,
+    aliases: dict[str, tuple[str, ...]],
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+) -> Table:
+    lines = _text_lines(path, handle)
+    first = next(lines, "")
+    if not first:
+        lines.close()
         raise SheetError(
             [tr("{path}: is empty (expected a header line: unit,criterion,score,evidence,note)", path=path)]
-        ) from None
+        )
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+    try:
+        header = next(reader)
     except csv.Error as exc:
+        lines.close()
         raise SheetError([tr("{name} line {row}", name=path, row=1) + f": {exc}"]) from None
     columns, problems = _columns(
         path.name, tr("{name} line {row}", name=path, row=1), header, aliases, required, optional
     )
     if problems:
+        lines.close()
         raise SheetError(problems)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
@@ -245,28 +265,83 @@ def open_table(
                 yield reader.line_num, record
         except csv.Error as exc:
             raise SheetError([tr("{name} line {row}", name=path.name, row=reader.line_num) + f": {exc}"]) from None
+        finally:
+            lines.close()
 
     return Table(path.name, columns, rows())
 
 
+def _text_lines(path: Path, handle: BinaryIO) -> Generator[str, None, None]:
+    """The lines of a CSV file as NFC text (each with its line break, as the csv module wants them), read from
+    the open file a buffer at a time; SheetError at the first line that is not UTF-8 text or holds a NUL. NFC
+    line by line equals NFC over the whole text: a line break never combines."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    try:
+        for line in text:
+            if "\x00" in line:
+                raise SheetError([tr("{path}: is not a CSV text file", path=path)])
+            if not (line.isascii() or unicodedata.is_normalized("NFC", line)):
+                line = unicodedata.normalize("NFC", line)
+            yield line
+    except UnicodeDecodeError:
+        raise SheetError(
+            [
+                tr(
+                    "{path} line {line}: is not UTF-8 text (save the sheet as 'CSV UTF-8')",
+                    path=path,
+                    line=_undecodable_line(path),
+                )
+            ]
+        ) from None
+    finally:
+        text.close()
+
+
+def _undecodable_line(path: Path) -> int:
+    """The line (counted by its line feeds) of the first byte of a file that is not UTF-8, read again from the
+    start a buffer at a time (the decoder of a text stream does not say where it stopped)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                pending = decoder.getstate()[0]
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return line + (pending + chunk)[: exc.start].count(b"\n")
+                line += chunk.count(b"\n")
+    except OSError:
+        pass
+    return line  # the file ends inside a character
+
+
 def _workbook_table(
     path: Path,
-    raw: bytes,
     aliases: dict[str, tuple[str, ...]],
     required: tuple[str, ...],
     optional: tuple[str, ...],
 ) -> Table:
     try:
-        sheet, rows = read_rows(raw, path.name)
+        sheet, rows = read_rows(path, path.name)
     except WorkbookError as exc:
         raise SheetError([str(exc)]) from None
-    for number, cells in rows:
+
+    def normalized() -> Generator[tuple[int, list[str]], None, None]:
+        try:
+            for n, values in rows:
+                yield n, [nfc(c) for c in values]
+        except WorkbookError as exc:  # met on the way: a cell beyond the sheet's bounds, a part that is not XML
+            raise SheetError([str(exc)]) from None
+
+    found = normalized()
+    for number, cells in found:
         if number > 30:
             break
-        columns, problems = _columns(path.name, "", [nfc(c) for c in cells], aliases, required, optional)
+        columns, problems = _columns(path.name, "", cells, aliases, required, optional)
         if not problems:
-            normalized = ((n, [nfc(c) for c in values]) for n, values in rows)
-            return Table(path.name, columns, normalized, sheet=sheet)
+            return Table(path.name, columns, found, sheet=sheet)
+    found.close()
     raise SheetError(
         [
             tr(
@@ -314,7 +389,10 @@ def iter_self_assessment(
     A workbook (one unit's exported sheet) must also keep every row it was given: a missing
     sub-criterion is a problem. A CSV may carry any part of a unit's scores."""
     pick = _picker(table.columns, SELF_KEYS)
-    seen: set[int] = set()
+    # The rows taken so far, per assessment as the bits of its framework's sub-criteria (by their place in
+    # the framework): a few bytes per unit, however long the table (a set of pairs took 70 bytes a row).
+    seen: dict[int, int] = {}
+    bit_of = {fid: {s.criterion_id: 1 << i for i, s in enumerate(slots.values())} for fid, slots in subs.items()}
     seen_codes: dict[str, set[str]] = {}
     empty = True
     for line, record in table.rows:
@@ -360,11 +438,11 @@ def iter_self_assessment(
                 )
             )
             continue
-        key = (slot.assessment_id << 32) | sub_slot.criterion_id
-        if key in seen:
+        bit, taken = bit_of[slot.framework_id][sub_slot.criterion_id], seen.get(slot.assessment_id, 0)
+        if taken & bit:
             sheet.problem(tr("{at}: {unit} {code} appears a second time", at=table.at(line), unit=unit_code, code=code))
             continue
-        seen.add(key)
+        seen[slot.assessment_id] = taken | bit
         if table.workbook:
             seen_codes.setdefault(unit_code, set()).add(code)
         row = _score_row(table, sheet, line, slot, sub_slot, unit_code, code, cells, window)
@@ -567,7 +645,7 @@ def _score_row(
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class AppraiserRow:
     assessment_id: int
     criterion_id: int

@@ -520,6 +520,7 @@ __all__ = [
     "FieldResult",
     "Framework",
     "Invitation",
+    "LoginThrottle",
     "OrgUnit",
     "OutboxMessage",
     "Person",
@@ -528,6 +529,7 @@ __all__ = [
     "Result",
     "Score",
     "UnitGroup",
+    "WebSession",
     "table_of",
 ]
 
@@ -559,3 +561,35 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime = _when(nullable=False)  # type: ignore[assignment]
     used_at: datetime | None = _when()
     revoked_at: datetime | None = _when()
+
+
+class WebSession(SQLModel, table=True):
+    """A dashboard session. Its browser's cookie carries a random id; only the id's SHA-256 is kept here (its
+    primary key: one lookup per request), so a copy of the database opens no session. A session is good while
+    `revoked_at` is unset and it is within the idle and absolute limits; it is revoked at logout, when the
+    person's password changes, or by a coordinator (`revoked_why`: logout | password | revoked)."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True, max_length=64)  # the SHA-256 (hex) of the cookie's session id
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    last_seen_at: datetime = _when(nullable=False)  # type: ignore[assignment]  # written at most once a minute
+    revoked_at: datetime | None = _when()
+    revoked_why: str | None = Field(default=None, max_length=20)
+    address: str = Field(default="", max_length=64)  # the browser's address at the login
+    user_agent: str = Field(default="", max_length=300)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins counted per account (`person:ID`, or `name:TYPED` for a name that is nobody's) and per
+    address (`address:IP`), shared by every web process: `failures` since `window_start`; past the limit,
+    logins for the key are refused until `locked_until`, for longer at each `lockouts`."""
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = Field(default=0)  # attempts of the window not (yet) known to have succeeded
+    window_start: datetime = _when(nullable=False)  # type: ignore[assignment]
+    lockouts: int = Field(default=0)
+    locked_until: datetime | None = _when()
+    refusal_noted: bool = Field(default=False)  # the first attempt refused during this lockout is audited
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

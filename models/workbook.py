@@ -10,11 +10,15 @@ what they fill (their own score and comment).
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -22,7 +26,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from cchc.models.cells import as_data, put, xlsx_value
+from cchc.models.errors import UserError
 from cchc.models.framework import FrameworkDef, SubCriterion
+from cchc.models.i18n import tr
 
 SELF_SHEET = "Tự đánh giá"
 APPRAISAL_SHEET = "Thẩm định"
@@ -273,8 +279,79 @@ def fill_in(data: bytes, values: Mapping[str, Mapping[str, object]]) -> bytes:
 # --- reading --------------------------------------------------------------------------------------
 
 
-class WorkbookError(ValueError):
-    """A file that is not a workbook openpyxl can read."""
+# The bounds of a sheet that is read. A sheet's declared size (<dimension ref="A1:XFD1048576"/>) is the file's
+# word, not its cells, and openpyxl pads every row it hands over to that width (or to the row's last cell):
+# a 5 KB file with one cell at XFD1048576 becomes 16,384 × 1,048,576 cells, an hour of a core. The size is
+# ignored; a cell with a value beyond these bounds is refused, by its name; cells formatted but empty beyond
+# them are passed over, up to MAX_FAR_CELLS in all.
+MAX_COLUMNS = 64  # the appraisal workbook has 14 columns; a person may add a few of their own
+MAX_ROWS = 100_000  # a unit's workbook has about 130 rows; a table this long is imported as CSV
+MAX_FAR_CELLS = 1_000_000
+PROLOG_BYTES = 1 << 20  # what a workbook part may hold before its first element (an XML declaration, a comment)
+
+
+class WorkbookError(UserError, ValueError):
+    """A file that is not a workbook that can be read, or a sheet that goes beyond the bounds read."""
+
+
+def _not_a_workbook(name: str, why: str) -> WorkbookError:
+    return WorkbookError(tr("{name}: is not an Excel workbook (.xlsx) that can be read ({why})", name=name, why=why))
+
+
+class _Prolog(Exception):
+    """What the start of a workbook part was found to be (a DOCTYPE; or its first element: the prolog is over)."""
+
+    def __init__(self, doctype: bool) -> None:
+        self.doctype = doctype
+
+
+def _declares_doctype(part: IO[bytes]) -> bool:
+    """Whether an XML part declares a DOCTYPE (where XML entities are declared) before its first element.
+    A workbook part never has one (Office Open XML forbids it); expat expands the entities of one (within its
+    amplification limits) and lxml leaves them out: either way the cells would not be what the file shows.
+    Only the prolog is read (expat stops at the first element); a part that is not XML is not this check's
+    concern (openpyxl refuses it if it is read at all)."""
+    parser = expat.ParserCreate()
+
+    def doctype(*_: object) -> None:
+        raise _Prolog(doctype=True)
+
+    def element(*_: object) -> None:
+        raise _Prolog(doctype=False)
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = element
+    read = 0
+    try:
+        while read <= PROLOG_BYTES and (chunk := part.read(1 << 16)):
+            read += len(chunk)
+            parser.Parse(chunk, False)
+    except _Prolog as found:
+        return found.doctype
+    except expat.ExpatError:
+        return False
+    return read > PROLOG_BYTES  # a prolog this long hides something
+
+
+def _refuse_doctype(source: Path | bytes, name: str) -> None:
+    """A workbook whose XML parts declare a DOCTYPE is refused, naming the part."""
+    try:
+        archive = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip archive: load_workbook says so
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir() or not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with archive.open(info) as part:
+                    refused = _declares_doctype(part)
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+                continue  # a damaged part: load_workbook names the file if the part is needed
+            if refused:
+                raise _not_a_workbook(
+                    name, tr("its part {part} declares a DOCTYPE or XML entities", part=info.filename)
+                )
 
 
 def cell_text(value: Any) -> str:
@@ -294,23 +371,98 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def read_rows(data: bytes, name: str) -> tuple[str, Iterator[tuple[int, list[str]]]]:
-    """The first sheet's name and its rows as (row number, cell texts), from the header row on."""
+def read_rows(data: bytes | Path, name: str) -> tuple[str, Iterator[tuple[int, list[str]]]]:
+    """The first sheet's name and its rows as (row number, cell texts), from the header row on. Read a row
+    at a time, within MAX_ROWS × MAX_COLUMNS: a cell with a value beyond them raises WorkbookError naming it
+    (Sheet!XFD1048576) when its row is reached."""
+    _refuse_doctype(data, name)
+    # An open file, not its name: openpyxl refuses a name that does not end in .xlsx, and people's files do not
+    # always (the content decides, as for the bytes of an upload).
+    source: IO[bytes] = data.open("rb") if isinstance(data, Path) else io.BytesIO(data)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-        raise WorkbookError(
-            f"{name}: is not an Excel workbook (.xlsx) that can be read ({type(exc).__name__})"
-        ) from None
+        book = load_workbook(source, read_only=True, data_only=True)
+    except zipfile.BadZipFile:
+        source.close()
+        raise _not_a_workbook(name, tr("it is not a zip archive, as an .xlsx file is")) from None
+    except ParseError as exc:
+        source.close()
+        raise _not_a_workbook(name, _bad_xml(exc)) from None
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+        source.close()
+        raise _not_a_workbook(name, tr("its content is not that of a workbook")) from None
     sheet = book.worksheets[0] if book.worksheets else None
     if sheet is None:
-        raise WorkbookError(f"{name}: has no sheet")
+        book.close()
+        source.close()
+        raise WorkbookError(tr("{name}: has no sheet", name=name))
+    declared = sheet.max_column
+    width = declared if isinstance(declared, int) and declared <= MAX_COLUMNS else 0
+    sheet.reset_dimensions()
+    title = sheet.title
+
+    def beyond(cell: str, why: str) -> WorkbookError:
+        return WorkbookError(f"{name}: {title}!{cell}: {why}")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
+        far = 0  # empty cells passed over beyond MAX_COLUMNS
         try:
             for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
-                yield number, [cell_text(v) for v in values]
+                if not values:  # a row the file does not have
+                    if number <= MAX_ROWS:
+                        yield number, [""] * width
+                    continue
+                if len(values) > MAX_COLUMNS:
+                    column = next((i for i in range(MAX_COLUMNS, len(values)) if values[i] is not None), None)
+                    if column is not None:
+                        raise beyond(
+                            f"{get_column_letter(column + 1)}{number}",
+                            tr(
+                                "the sheet is read up to column {column}: move what is written here into the table",
+                                column=get_column_letter(MAX_COLUMNS),
+                            ),
+                        )
+                    far += len(values) - MAX_COLUMNS
+                    if far > MAX_FAR_CELLS:
+                        raise WorkbookError(
+                            tr(
+                                "{name}: {sheet} has rows formatted far beyond column {column}: copy the table "
+                                "into a new workbook",
+                                name=name,
+                                sheet=title,
+                                column=get_column_letter(MAX_COLUMNS),
+                            )
+                        )
+                    values = values[:MAX_COLUMNS]
+                if number > MAX_ROWS:
+                    column = next((i for i, v in enumerate(values) if v is not None), None)
+                    if column is not None:
+                        raise beyond(
+                            f"{get_column_letter(column + 1)}{number}",
+                            tr(
+                                "a workbook is read up to row {row}: import a table this long as CSV",
+                                row=MAX_ROWS,
+                            ),
+                        )
+                    continue
+                cells = [cell_text(v) for v in values]
+                yield number, cells + [""] * (width - len(cells))
+        except WorkbookError:
+            raise
+        except ParseError as exc:
+            raise _not_a_workbook(name, _bad_xml(exc, title)) from None
+        except Exception:  # noqa: BLE001 - as above, met while the sheet's rows are read
+            raise _not_a_workbook(name, tr("its sheet {sheet} cannot be read", sheet=title)) from None
         finally:
             book.close()
+            source.close()
 
-    return sheet.title, rows()
+    return title, rows()
+
+
+def _bad_xml(exc: ParseError, sheet: str | None = None) -> str:
+    line, column = getattr(exc, "position", (0, 0))
+    if sheet is None:
+        return tr("a part of it is not well-formed XML (line {line}, column {column})", line=line, column=column)
+    return tr(
+        "its sheet {sheet} is not well-formed XML (line {line}, column {column})", sheet=sheet, line=line, column=column
+    )

@@ -196,14 +196,37 @@ def message_id(row_id: int, dedupe_key: str, domain: str) -> str:
     return f"<cchc.{row_id}.{digest}@{domain}>"
 
 
+@dataclass(frozen=True)
+class Leased:
+    """Messages leased to a sender that has not recorded what became of them: a flush that stopped (killed,
+    its machine lost) or one still sending. Nobody takes them before their lease ends; after `until`, the
+    end of the last lease, the next flush takes them all again."""
+
+    count: int = 0
+    until: datetime | None = None
+
+
+def leased(session: Session, now: datetime) -> Leased:
+    """The messages whose lease still runs at `now`."""
+    count, until = session.execute(
+        select(func.count(), func.max(col(OutboxMessage.lease_until))).where(
+            (col(OutboxMessage.status) == "sending") & (col(OutboxMessage.lease_until) >= now)
+        )
+    ).one()
+    return Leased(int(count), until)
+
+
 @dataclass
 class Status:
     counts: dict[str, int]
     dead: list[dict[str, Any]]
     oldest_pending: datetime | None
+    leased: Leased = field(default_factory=Leased)
 
 
-def status(session: Session, dead_limit: int = 50) -> Status:
+def status(session: Session, dead_limit: int = 50, now: datetime | None = None) -> Status:
+    """The outbox by status, its first dead letters and its oldest waiting message; with `now`, also the
+    messages still leased then."""
     counts = dict(
         session.execute(select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status)))
         .tuples()
@@ -229,7 +252,12 @@ def status(session: Session, dead_limit: int = 50) -> Status:
     oldest = session.execute(
         select(func.min(col(OutboxMessage.created_at))).where(col(OutboxMessage.status).in_(["pending", "sending"]))
     ).scalar_one_or_none()
-    return Status(counts={k: int(v) for k, v in counts.items()}, dead=dead, oldest_pending=oldest)
+    return Status(
+        counts={k: int(v) for k, v in counts.items()},
+        dead=dead,
+        oldest_pending=oldest,
+        leased=leased(session, now) if now is not None else Leased(),
+    )
 
 
 def ids_of(claimed: Sequence[Claimed]) -> list[int]:

@@ -14,7 +14,6 @@ beside the others, in clear, only in the memory of the process composing the mes
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 
 from cchc.config.settings import Settings
+from cchc.models.secretfile import keep_new
 
 KEY_FILE = "outbox-secret.key"
 SEALED = "sealed"
@@ -34,17 +34,11 @@ def key_file(settings: Settings) -> Path:
 def outbox_key(settings: Settings, *, create: bool = False) -> bytes:
     """The outbox key; with `create`, a new one is made and kept (mode 0600) when there is none yet."""
     path = key_file(settings)
-    if create and not path.exists():
+    if create:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # made by another process a moment ago
-            pass
+            keep_new(path, lambda: Fernet.generate_key() + b"\n")
         except OSError as exc:
             raise OSError(exc.errno, f"cannot keep the outbox key: {exc.strerror}", str(path)) from None
-        else:
-            with os.fdopen(handle, "wb") as out:
-                out.write(Fernet.generate_key() + b"\n")
     return _read(path, path.stat().st_mtime_ns if path.exists() else 0)
 
 

@@ -145,6 +145,10 @@ TRIGGER_LABELS: dict[str, str] = {
     Event.propose_award: "Đề xuất khen thưởng",
     Event.require: "Yêu cầu khắc phục, đăng ký đột phá",
     Event.assign: "Giao tiêu chí cho đơn vị cung cấp",
+    Event.renew_link: "Gửi lại đường dẫn ký cam kết",
+    Event.revoke_link: "Thu hồi đường dẫn ký cam kết",
+    Event.login_failed: "Đăng nhập không thành công",
+    Event.revoke_sessions: "Chấm dứt phiên đăng nhập",
 }
 
 

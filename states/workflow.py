@@ -23,12 +23,30 @@ from sqlmodel import SQLModel, col
 
 from cchc.models.audit import EventDraft, append
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.models.people import Actor
+from cchc.models.proof import score_digests
 from cchc.models.tables import Assessment, Commitment, Criterion, Cycle, Deadline, OrgUnit, Score, table_of
 from cchc.states.assessment import assessment_machine
 from cchc.states.cycle import cycle_machine
 from cchc.states.guards import AssessmentFacts, Context, CycleFacts, RecordFacts
+from cchc.states.labels import state_word
 from cchc.states.machine import StateMachine, TransitionNotAllowed
+
+# The moves after which a part of the scores may not change until the next such move: a submission (the
+# self-assessment a head signed), an appraisal (the appraised points) and the moves of a supplement. Their
+# events carry the digests of the rows (models/proof.py).
+DIGESTED = frozenset(
+    {
+        "submit",
+        "appraise",
+        "reappraise",
+        "request_supplement",
+        "submit_supplement",
+        "close_supplement",
+        "skip_supplement",
+    }
+)
 
 
 class ConcurrentChange(UserError, RuntimeError):
@@ -212,6 +230,12 @@ def fire_assessments(
     rows = [_Row(f.assessment_id, f.state, f.version, to, {}) for f, to in fired.moved]
     _write(session, Assessment, "state", rows, at, shared=values or {})
     payloads = payloads or {}
+    if trigger in DIGESTED:  # what the move freezes, for `cchc audit verify` to compare the rows with
+        digests = score_digests(session, [f.assessment_id for f, _ in fired.moved])
+        payloads = {
+            f.assessment_id: {**payloads.get(f.assessment_id, {}), "scores": digests[f.assessment_id]}
+            for f, _ in fired.moved
+        }
     append(
         session,
         [
@@ -351,6 +375,47 @@ def _write(
         ]
         result = session.connection().execute(update(table).where(*checks).values(sets), params)
         _check_rowcount(session, result.rowcount, len(params), table.name)
+
+
+def hold(session: Session, read: Mapping[int, tuple[str, str]]) -> None:
+    """Keep the assessments a write depends on in the states they were read in, at write time: each row is
+    counted up (`version + 1`, its row locked until the transaction ends) only if it is still in that state.
+    A move that read the old version (a submission racing an import, a publication racing an adjustment)
+    then fails with ConcurrentChange instead of writing over the change; and this write fails in the same
+    way when a move got there first. `read` is {assessment id: (unit code, state read)}; one UPDATE per
+    state read, so the row counts are exact on every driver."""
+    if not read:
+        return
+    table = table_of(Assessment)
+    by_state: dict[str, list[int]] = {}
+    for aid, (_, state) in read.items():
+        by_state.setdefault(state, []).append(aid)
+    connection = session.connection()
+    stale: list[int] = []
+    for state, ids in sorted(by_state.items()):
+        for start in range(0, len(ids), 5_000):
+            chunk = ids[start : start + 5_000]
+            done = connection.execute(
+                update(table)
+                .where(table.c.id.in_(chunk), table.c.state == state)
+                .values(version=table.c.version + 1)
+                .returning(table.c.id)
+            )
+            moved = set(chunk) - {row[0] for row in done}
+            stale.extend(sorted(moved))
+    if stale:
+        now_in = dict(
+            session.execute(select(table.c.id, table.c.state).where(table.c.id.in_(stale[:20]))).tuples().all()
+        )
+        moved_text = ", ".join(
+            tr("{unit} (now {state})", unit=read[aid][0], state=state_word(now_in.get(aid, "?"))) for aid in stale[:20]
+        )
+        raise ConcurrentChange(
+            tr(
+                "{units} changed state while this was being done: nothing was written — look again and retry",
+                units=moved_text,
+            )
+        )
 
 
 def _check_rowcount(session: Session, rowcount: int, expected: int, what: str) -> None:

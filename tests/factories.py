@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +33,18 @@ APPRAISER = "pv01.appr1"
 OUTSIDE_APPRAISER = "px05.appr1"
 DIRECTOR = "gd"
 FRAMEWORKS = {"tthc": "cat-tthc-2021", "ktthc": "cat-ktthc-2021", "cah": "cah-2021"}
+
+
+def signing_links(url: str) -> dict[str, str]:
+    """The signing link of each queued commitment request, by unit: sealed in the outbox, opened here with
+    the outbox key as the flush opens it (the database holds none in clear)."""
+    from cchc.notifications.sealing import opened
+
+    with get_engine(url).connect() as connection:
+        rows = connection.execute(
+            text("SELECT unit_code, context FROM outbox WHERE kind = 'commitment_request' ORDER BY id")
+        ).all()
+    return {str(unit): opened(json.loads(context), get_settings())["link"] for unit, context in rows}
 
 
 def at(day: str, time: str = "09:00") -> datetime:

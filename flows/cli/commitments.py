@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from cchc.config.settings import get_settings
 from cchc.flows import inputs
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.display import console, local_time, show
 from cchc.flows.params import CommitmentParams
-from cchc.flows.signing import decline, document, record_paper, sign, status
+from cchc.flows.signing import decline, document, record_paper, renew_link, sign, status
 from cchc.models.errors import UserError
 from cchc.models.i18n import tr
 
@@ -87,6 +88,32 @@ def commitments_decline(
 ) -> None:
     decline(db(), year, unit, reason, acting(actor))
     console.print(tr("{unit}: commitment declined", unit=unit))
+
+
+@app.command(
+    "link",
+    help=tr("Send a unit's head a new signing link (the older one stops working), or revoke the link with --revoke."),
+)
+@friendly
+def commitments_link(
+    unit: Annotated[str, typer.Option("--unit", "-u", help=tr("The unit's code"))],
+    revoke: Annotated[bool, typer.Option("--revoke", help=tr("Revoke the link without sending a new one"))] = False,
+    year: Year = None,
+    actor: As = None,
+) -> None:
+    sent = renew_link(db(), year, unit, acting(actor), revoke=revoke)
+    if revoke:
+        console.print(tr("{unit}: the signing link was revoked; `cchc commitments link` sends a new one", unit=unit))
+    else:
+        console.print(
+            tr(
+                "{unit}: a new signing link is queued for {people} (good for {days} days; the older one no longer "
+                "works)",
+                unit=unit,
+                people=", ".join(sent),
+                days=get_settings().signing_link_days,
+            )
+        )
 
 
 @app.command("paper", help=tr("Record a commitment signed on paper, with its scanned file (kept by SHA-256)."))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import pwd
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,6 +18,7 @@ from cchc.config.settings import get_settings
 from cchc.flows import inputs
 from cchc.flows.display import bars, console, errors
 from cchc.flows.errors import describe
+from cchc.flows.passwords import Operator
 from cchc.flows.runtime import local_flow_runs
 from cchc.models.errors import UserError
 from cchc.models.i18n import tr
@@ -39,7 +42,59 @@ Json = Annotated[bool, typer.Option("--json", help=tr("Print JSON instead of tab
 
 
 def acting(value: str | None) -> str | None:
-    return value or get_settings().actor
+    """Who acts: --as, else CCHC_ACTOR. A person who has a dashboard password proves it here as on the
+    login page (a shell on the server is not the Director): typed when asked on a terminal, or given to a
+    script in CCHC_PASSWORD; wrong passwords are throttled and audited like the page's. A person without a
+    password is acted for by the operator, and the operating-system account is what the trail then names."""
+    ident = value or get_settings().actor
+    if ident is not None and ident not in _PROVEN:
+        _prove(ident)
+        _PROVEN.add(ident)
+    return ident
+
+
+_PROVEN: set[str] = set()  # the people this process has already proven to be
+
+
+def _prove(ident: str) -> None:
+    import getpass
+    import sys
+
+    from cchc.flows.accounts import begin_login, login_failed, proven
+    from cchc.flows.runtime import engine_for, now
+    from cchc.flows.web.auth import authenticate, login_of
+    from cchc.flows.web.settings import DashboardSettings
+    from cchc.models.db import read_session
+    from cchc.models.people import UnknownActor, resolve_actor
+
+    url = db()
+    with read_session(engine_for(url)) as session:
+        try:
+            actor = resolve_actor(session, ident)
+        except UnknownActor:
+            return  # the command names the problem itself
+        if actor.person_id is None or login_of(session, actor) is None:
+            return
+    secret = get_settings().password
+    if secret is not None:
+        password = secret.get_secret_value()
+    elif sys.stdin.isatty():
+        password = getpass.getpass(tr("Dashboard password of {who}: ", who=actor.label()))
+    else:
+        raise UserError(
+            tr(
+                "{who} has a dashboard password: to act as them from the command line, type it when asked (on a "
+                "terminal) or give it in CCHC_PASSWORD",
+                who=actor.label(),
+            )
+        )
+    limits = DashboardSettings().login_limits
+    at = now()
+    attempt = begin_login(url, ident, f"cli:{operator().user}", "cchc command line", at, limits)
+    if authenticate(url, ident, password) is None:
+        login_failed(url, attempt, at, limits)
+        raise UserError(tr("wrong password for {who}: nothing was done", who=actor.label()))
+    proven(url, attempt, actor.person_id)
 
 
 def db() -> str | None:
@@ -118,3 +173,14 @@ def xlsx_target(path: Path) -> Path:
     if path.suffix.lower() != ".xlsx":
         raise UserError(tr("{path}: the workbook is written as .xlsx (give a name ending in .xlsx)", path=path))
     return inputs.target_file(path)
+
+
+def operator() -> Operator:
+    """Who runs this command on the machine: the process's operating-system account (by its uid, not a
+    variable of the environment), and the login name of its terminal when someone became that account."""
+    user = pwd.getpwuid(os.getuid()).pw_name
+    try:
+        login: str | None = os.getlogin()
+    except OSError:  # no controlling terminal (a pipe, a service)
+        login = None
+    return Operator(user, login)

@@ -54,8 +54,16 @@ def backup_cmd(out: Annotated[Path, typer.Argument(help=tr("The archive to write
     help=tr("Restore a backup into an empty database and the file store; the audit chain is verified."),
 )
 @friendly
-def restore_cmd(archive: Annotated[Path, typer.Argument(help=tr("An archive written by `cchc backup`"))]) -> None:
-    summary = restore(db(), archive)
+def restore_cmd(
+    archive: Annotated[Path, typer.Argument(help=tr("An archive written by `cchc backup`"))],
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key", help=tr("The public key of the installation that signed it (default: this one's)")
+        ),
+    ] = None,
+) -> None:
+    summary = restore(db(), archive, public_key)
     console.print(
         tr(
             "restored {rows} rows and {files} stored files from {path}; audit chain of {events} events verified",

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cchc.flows.accounts import invite
-from cchc.flows.cli.common import As, acting, db, friendly
+from cchc.flows.accounts import invite, revoke_sessions
+from cchc.flows.cli.common import As, acting, db, friendly, operator
 from cchc.flows.display import console
 from cchc.flows.passwords import check_password, set_password
 from cchc.flows.web.app import serve
@@ -46,8 +46,8 @@ def login_set(
         password = typer.prompt(tr("Password"), hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    check_password(password)
-    new = set_password(db(), person, password, acting(actor))
+    check_password(password, [person])  # before the database is opened; set_password checks it whole
+    new = set_password(db(), person, password, acting(actor), operator=operator())
     console.print(
         tr("{person}: dashboard password set", person=person)
         if new
@@ -79,3 +79,22 @@ def login_invite(
     )
     for code, why in done.skipped:
         console.print(tr("not invited: {person} ({why})", person=code, why=why), markup=False)
+
+
+@app.command(
+    "revoke",
+    help=tr(
+        "End every dashboard session of a person at once, in every web process (a lost telephone, a shared "
+        "computer); audited. Only a coordinator, or the operator without --as."
+    ),
+)
+@friendly
+def login_revoke(
+    person: Annotated[str, typer.Option("--person", "-p", help=tr("The person's code or e-mail"))],
+    actor: As = None,
+) -> None:
+    by = acting(actor)
+    ended = revoke_sessions(db(), by if by is not None else operator().actor(), person)
+    console.print(
+        trn("{person}: {n} session ended", "{person}: {n} sessions ended", ended, person=person), markup=False
+    )

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from cchc.flows import inputs
 from cchc.flows.cli.common import VERSIONS, As, Json, Year, acting, db, friendly, report_moves, running_flows
-from cchc.flows.display import console, print_json, print_ranking
+from cchc.flows.display import console, errors, print_json, print_ranking
 from cchc.flows.params import PublishParams
 from cchc.flows.publication import publish_flow
 from cchc.flows.ranking import read_ranking
@@ -41,6 +41,10 @@ def publish(
             markup=True,
         )
     print_ranking(report)
+    if summary.checkpoint:
+        console.print(tr("signed checkpoint of the audit trail kept in {path}", path=summary.checkpoint))
+    elif summary.checkpoint_problem:
+        errors.print(tr("the results are published, but {why}", why=summary.checkpoint_problem))
 
 
 @commands.command(help=tr("Reopen a published result for correction (the authority's leadership only; audited)."))

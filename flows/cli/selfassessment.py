@@ -60,12 +60,11 @@ def submit(
     year: Year = None,
     actor: As = None,
 ) -> None:
-    if not units and not all_units:
+    codes = inputs.codes(units or [])
+    if not codes and not all_units:  # `--unit ""` names no unit: it is not --all
         raise UserError(tr("name the units (--unit CODE) or submit every ready unit with --all"))
     with running_flows():
-        summary = submit_flow(
-            SubmitParams(year=year, units=inputs.codes(units or []), database_url=db(), actor=acting(actor))
-        )
+        summary = submit_flow(SubmitParams(year=year, units=codes, database_url=db(), actor=acting(actor)))
     report_moves(summary, tr("submitted"))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cchc.config.settings import Settings
 from cchc.flows.appraisal import adjust, appraise_flow
-from cchc.flows.auditlog import verify_chain
+from cchc.flows.auditcheck import verify_all
 from cchc.flows.awards import awards_flow, decide_award
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.contributors import assign
@@ -468,5 +468,10 @@ def remediation(demo: Demo) -> None:
         demo.daily(day)
     status = cycle_status(url, 2021, at("13/04/2022", "11:00"))
     step(f"cycle status: phase {status.phase}; late reports: {', '.join(status.late) or 'none'}")
-    verified = verify_chain(url)
-    step(f"audit trail: {verified.events} events, chain {'intact' if verified.ok else 'BROKEN'}")
+    verified = verify_all(url)
+    step(
+        f"audit trail: {verified.chain.events} events, chain {'intact' if verified.chain.ok else 'BROKEN'}, "
+        f"tables {'agree with it' if not verified.tables.problems else 'DIFFER'} "
+        f"({verified.tables.assessments} assessments, {verified.tables.scores} frozen score sets, "
+        f"{verified.tables.publications} publications), {len(verified.checkpoints)} signed checkpoints held"
+    )

@@ -4,18 +4,28 @@ The rules and the writing are flows/accounts.py's; this module reads the forms a
 
 from __future__ import annotations
 
-import secrets
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from cchc.flows.accounts import Invited, Link, LinkRefused, accounts, invite, open_link, redeem, request_reset
-from cchc.flows.web.auth import MIN_PASSWORD, check_password, hasher, login_of
+from cchc.flows.accounts import (
+    Invited,
+    Link,
+    LinkRefused,
+    accounts,
+    invite,
+    open_link,
+    redeem,
+    request_reset,
+    revoke_sessions,
+    start_session,
+)
+from cchc.flows.passwords import WeakPassword
+from cchc.flows.web.auth import MIN_PASSWORD, check_password, hasher
 from cchc.flows.web.dashboard import Dashboard, Forbidden
-from cchc.models.db import get_engine, read_session
 from cchc.models.errors import UserError
-from cchc.models.people import Actor, resolve_actor
+from cchc.models.i18n import tr, trn
+from cchc.models.people import Actor
 from cchc.states.permissions import Action, refusal
 
 FORGOT_ANSWER = (
@@ -66,8 +76,10 @@ async def choose_password(request: Request) -> Response:
     if password != again:
         return _form(request, d, link, "Hai lần nhập mật khẩu không giống nhau.", 400)
     try:
-        text = check_password(password)
-    except UserError:
+        text = await run_in_threadpool(check_password, password, (link.code, link.email, link.name))
+    except WeakPassword as exc:
+        if exc.reason != "short":
+            return _form(request, d, link, str(exc), 400)
         return _form(
             request, d, link, f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự (không kể khoảng trắng đầu, cuối).", 400
         )
@@ -76,30 +88,12 @@ async def choose_password(request: Request) -> Response:
         done = await run_in_threadpool(redeem, d.database_url, token, digest, at)
     except LinkRefused as exc:
         return _refused(request, d, exc, None)
-    await run_in_threadpool(_log_in, request, d, done.code)
+    session = await run_in_threadpool(
+        start_session, d.database_url, done.person_id, d.address(request), d.user_agent(request), at
+    )
+    d.start(request, session, done.code)  # the new password's session (redeem ended every older one)
     d.flash(request, "ok", f"Đã đặt mật khẩu. Chào đồng chí {done.name}: lần sau hãy đăng nhập bằng mã {done.code}.")
     return RedirectResponse("/", 303)
-
-
-def _log_in(request: Request, d: Dashboard, code: str) -> None:
-    """A new session for the person who just chose their password, as the login form starts one (a new
-    CSRF token; the password's time, so that a later change of password ends it)."""
-    with read_session(get_engine(d.database_url)) as session:
-        actor = resolve_actor(session, code)
-        login = login_of(session, actor)
-    assert login is not None
-    moment = d.clock().timestamp()
-    d.forget(actor.code)
-    request.session.clear()
-    request.session.update(
-        {
-            "user": actor.code,
-            "login_at": moment,
-            "seen_at": moment,
-            "password_set_at": login[2].isoformat(),
-            "csrf": secrets.token_urlsafe(32),
-        }
-    )
 
 
 def forgot_page(request: Request) -> Response:
@@ -128,7 +122,7 @@ def _coordinator(request: Request, d: Dashboard) -> Actor:
 def people_page(request: Request) -> Response:
     d = Dashboard.of(request)
     actor = _coordinator(request, d)
-    rows = accounts(d.database_url, actor.code, d.clock())
+    rows = accounts(d.database_url, actor.code, d.clock(), d.session_limits)
     units = sorted({(r.unit_code, r.unit_name) for r in rows})
     return d.render(
         request,
@@ -171,4 +165,32 @@ async def invite_people(request: Request) -> Response:
     if done.skipped:
         text += f" Không gửi cho {len(done.skipped)} người chưa có địa chỉ thư điện tử."
     d.flash(request, "ok", text)
+    return RedirectResponse("/people", 303)
+
+
+async def end_sessions(request: Request) -> Response:
+    """A coordinator ends every dashboard session of a person (a lost telephone, a shared computer): at once,
+    in every web process; audited."""
+    d = Dashboard.of(request)
+    form = await d.form(request)
+    actor = await run_in_threadpool(_coordinator, request, d)
+    person = str(form.get("person", "")).strip()
+    if not person:
+        d.flash(request, "error", tr("Name the person whose sessions are to end."))
+        return RedirectResponse("/people", 303)
+    try:
+        ended = await run_in_threadpool(revoke_sessions, d.database_url, actor.code, person, d.clock())
+    except UserError as exc:
+        d.flash(request, "error", str(exc))
+        return RedirectResponse("/people", 303)
+    d.flash(
+        request,
+        "ok",
+        trn(
+            "Ended {n} session of {person}: they log in again with their password.",
+            "Ended {n} sessions of {person}: they log in again with their password.",
+            ended,
+            person=person,
+        ),
+    )
     return RedirectResponse("/people", 303)

@@ -1,8 +1,10 @@
 """The dashboard's web application: Starlette, server-rendered Jinja2 pages, a signed session cookie. This
 module puts it together (the routes, the failure pages, the middleware); each page is a module of its own.
 
-- Logins: a person's code or e-mail and their password (`cchc login set`); a session ends after 30 minutes
-  without a request, 8 hours after the login, when the password changes, or at logout.
+- Logins: a person's code or e-mail and their password (`cchc login set`), through a login throttle; a
+  session is a row of the database (the cookie carries its random id) and ends after 30 minutes without a
+  request, 8 hours after the login, or at once in every web process when it is revoked: at logout, when
+  the password changes, or by a coordinator (the accounts page).
 - Every POST form carries the session's CSRF token in a hidden field; a POST without it is refused (403).
 - The authority's staff see the whole cycle; everyone else sees their own unit only (access.py).
 - Pages: the overview of a cycle, a unit (scores per field, evidence, timeline), the published ranking, the
@@ -37,8 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cchc.config.settings import get_settings
-from cchc.flows.runtime import engine_for, now
+from cchc.flows.runtime import engine_for, now, stop_temporary_server
 from cchc.flows.web import accounts, actions, audit, grid, login, overview, ranking, signing, unit, workspace
 from cchc.flows.web.dashboard import COOKIE, HERE, Dashboard, Forbidden, LoginRequired, describe_error
 from cchc.flows.web.settings import DashboardSettings, secret_key
@@ -139,6 +140,7 @@ def routes(upload_limit: int = 21 * 1_048_576) -> list[Route | Mount]:
         Route("/forgot", accounts.forgot, methods=["POST"]),
         Route("/people", accounts.people_page, methods=["GET"]),
         Route("/people/invite", accounts.invite_people, methods=["POST"]),
+        Route("/people/sessions", accounts.end_sessions, methods=["POST"]),
         Route("/cycles/{year:year}", overview.page),
         Route("/cycles/{year:year}/ranking", ranking.page),
         Route("/cycles/{year:year}/units/{code:code}", unit.page),
@@ -235,7 +237,7 @@ def create_app(
                 session_cookie=COOKIE,
                 max_age=int(settings.session_max_hours * 3600),
                 same_site="lax",
-                https_only=get_settings().public_url.startswith("https://"),
+                https_only=settings.cookie_secure,
             ),
         ],
         exception_handlers=handlers(),
@@ -251,9 +253,19 @@ async def _lifespan(threads: int, app: Starlette) -> AsyncIterator[None]:
     """While the app serves: the pages' database work runs in at most `threads` threads of this process
     (Starlette's default is 40). Python runs one thread at a time, so 40 threads on deadline day each wait
     for the others at every step, and a transaction holding the audit trail's head waits with them; a few
-    threads and a queue in front of them answer each request sooner (the rush bench measures it)."""
+    threads and a queue in front of them answer each request sooner (the rush bench measures it).
+
+    When it stops (SIGTERM or Ctrl-C): the job that is running finishes (the queued ones are dropped), then
+    the temporary Prefect server that the jobs' flows started is stopped. uvicorn ends a process stopped by
+    SIGTERM without running its atexit hooks, where Prefect would have stopped it (flows/runtime.py)."""
     anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-    yield
+    try:
+        yield
+    finally:
+        dashboard = getattr(app.state, "dashboard", None)
+        if dashboard is not None:
+            await anyio.to_thread.run_sync(dashboard.jobs.shutdown)
+        await anyio.to_thread.run_sync(stop_temporary_server)
 
 
 def settle() -> None:

@@ -19,7 +19,8 @@ from starlette.responses import Response
 
 from cchc.config.settings import get_settings
 from cchc.flows import inputs
-from cchc.flows.auditlog import describe_change, verify_chain
+from cchc.flows.auditcheck import verify_all
+from cchc.flows.auditlog import describe_change
 from cchc.flows.web import views
 from cchc.flows.web.dashboard import Dashboard, _refuse_unreadable
 from cchc.flows.web.tables import Table, cell_text
@@ -134,6 +135,13 @@ def audit_triggers(database_url: str | None) -> list[str]:
 # What an event's details are called on the page (the payload's own keys stay in the stored event and in
 # `cchc audit`); a key not listed here is shown as it is stored.
 PAYLOAD_LABELS = {
+    "address": "địa chỉ",
+    "locked_until": "khoá đăng nhập đến",
+    "os_user": "tài khoản hệ điều hành",
+    "scores": "mã băm bộ điểm",
+    "sessions": "số phiên",
+    "user_agent": "trình duyệt",
+    "username": "tên đăng nhập",
     "acting": "quyền",
     "added": "dòng mới",
     "after": "sau",
@@ -250,7 +258,7 @@ def page(request: Request) -> Response:
         return exported
     verification = None
     if request.url.path.endswith("/verify"):
-        verification = verify_chain(d.database_url)
+        verification = verify_all(d.database_url)
     return d.render(
         request,
         "audit.html",

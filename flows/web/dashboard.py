@@ -7,7 +7,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from cchc.config.settings import get_settings
+from cchc.flows.accounts import SESSION_TOUCH, SessionLimits, live_session, touch_session
 from cchc.flows.errors import describe, expected
 from cchc.flows.web import access
-from cchc.flows.web.auth import login_of
 from cchc.flows.web.jobs import Job, JobRunner
 from cchc.flows.web.settings import DashboardSettings
 from cchc.flows.web.tables import Cell, Table, cell_text, to_csv, to_xlsx
@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 
 
 COOKIE = "cchc_session"
+SID = "sid"  # the session cookie's key holding the session's random id (the database keeps only its SHA-256)
 
 
 JOB_LABELS = {"queued": "Đang chờ", "running": "Đang chạy", "done": "Xong", "failed": "Không thành công"}
@@ -75,10 +76,15 @@ class Dashboard:
         self.clock = clock
         self.timezone = get_settings().timezone
         self.jobs = JobRunner(clock, describe_error)
-        # who each logged-in person is (when asked, Actor, password set at), trusted for
-        # `session_recheck_seconds`: a page costs four queries fewer, and a person deactivated or a
-        # password changed elsewhere ends the sessions within that time instead of at once
-        self._known: dict[str, tuple[float, Actor, str | None]] = {}
+        self.session_limits = SessionLimits(
+            timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_max_hours)
+        )
+        self.login_limits = settings.login_limits
+        # who each logged-in person is (when asked, Actor: their name, roles and units), trusted for
+        # `session_recheck_seconds`: a page costs four queries fewer. Whether the session itself is still good
+        # (not revoked by a logout, a new password or a coordinator; the person active; within its limits) is
+        # asked of the database at every request, one lookup by primary key.
+        self._known: dict[str, tuple[float, Actor]] = {}
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")),
             autoescape=select_autoescape(enabled_extensions=("html",), default=True),
@@ -117,39 +123,54 @@ class Dashboard:
         return form
 
     def user(self, request: Request) -> Actor | None:
-        """Who is logged in, if anyone; a session that is too old or idle, or whose password changed, ends."""
+        """Who is logged in, if anyone: the session of the cookie's id, asked of the database (revoked, too old
+        or idle, or its person no longer active: it ends)."""
         session = request.session
-        code = session.get("user")
-        if not isinstance(code, str):
+        token = session.get(SID)
+        if not isinstance(token, str):
+            if "user" in session:  # a cookie of the sessions before they were kept in the database
+                self._expire(request)
             return None
-        moment = self.clock().timestamp()
-        idle = self.settings.session_idle_minutes * 60
-        longest = self.settings.session_max_hours * 3600
-        if moment - float(session.get("seen_at", 0)) > idle or moment - float(session.get("login_at", 0)) > longest:
-            self._expire(request)
-        known = self._known.get(code)
-        if known is not None and 0 <= moment - known[0] < self.settings.session_recheck_seconds:
-            actor, password_set_at = known[1], known[2]
-        else:
-            with read_session(get_engine(self.database_url)) as db:
+        at = self.clock()
+        moment = at.timestamp()
+        with read_session(get_engine(self.database_url)) as db:
+            live = live_session(db, token, at, self.session_limits)
+            if live is None:
+                self._expire(request)
+            known = self._known.get(live.code)
+            if known is not None and 0 <= moment - known[0] < self.settings.session_recheck_seconds:
+                actor = known[1]
+            else:
                 try:
-                    actor = resolve_actor(db, code)
+                    actor = resolve_actor(db, live.code)
                 except UnknownActor:
-                    self._known.pop(code, None)
+                    self._known.pop(live.code, None)
                     self._expire(request)
-                login = login_of(db, actor)
-            password_set_at = login[2].isoformat() if login is not None else None
-            if len(self._known) >= 20_000:
-                self._known.clear()
-            self._known[code] = (moment, actor, password_set_at)
-        if password_set_at is None or password_set_at != session.get("password_set_at"):
-            self._expire(request)
-        session["seen_at"] = moment
+                if len(self._known) >= 20_000:
+                    self._known.clear()
+                self._known[live.code] = (moment, actor)
+        if at - live.last_seen_at >= SESSION_TOUCH:
+            touch_session(self.database_url, token, at)
         return actor
+
+    def start(self, request: Request, token: str, code: str) -> None:
+        """A new session in the cookie (its id) and a new CSRF token, at each login."""
+        self.forget(code)  # who they are now, not who they were when last seen
+        request.session.clear()
+        request.session.update({SID: token, "csrf": secrets.token_urlsafe(32)})
 
     def forget(self, code: str) -> None:
         """Ask the database again about this person at their next request (after a change made here)."""
         self._known.pop(code, None)
+
+    @staticmethod
+    def address(request: Request) -> str:
+        """Where a request comes from (the proxy's X-Forwarded-For when uvicorn trusts the proxy)."""
+        return request.client.host if request.client else ""
+
+    @staticmethod
+    def user_agent(request: Request) -> str:
+        return request.headers.get("user-agent", "")[:300]
 
     def _expire(self, request: Request) -> NoReturn:
         request.session.clear()

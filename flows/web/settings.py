@@ -10,12 +10,18 @@ apart from `config.settings.Settings` only while the dashboard is new:
   a request, and in any case that long after the login.
 - `CCHC_INVITATION_DAYS` (7): how long the single-use link of an invitation or a password reset works
   (flows/accounts.py).
+- The login throttle (flows/accounts.py): after `CCHC_LOGIN_ACCOUNT_FAILURES` (5) failed logins for one
+  account, or `CCHC_LOGIN_ADDRESS_FAILURES` (50) from one address, within `CCHC_LOGIN_WINDOW_MINUTES` (15),
+  logins for it are refused for `CCHC_LOGIN_LOCKOUT_MINUTES` (15), twice as long at each lockout after, up to
+  `CCHC_LOGIN_LOCKOUT_MAX_HOURS` (24).
+- `CCHC_SECURE_COOKIE`: the session cookie is sent over HTTPS only (`Secure`); unset, it is when
+  `CCHC_PUBLIC_URL` is an https:// address.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +29,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cchc.config.settings import get_settings
+from cchc.flows.accounts import LoginLimits
 from cchc.models.errors import UserError
+from cchc.models.secretfile import keep_new
 
 MIN_SECRET = 32
 
@@ -57,11 +65,45 @@ class DashboardSettings(BaseSettings):
         le=64,
         description="Requests one web process works on at once; the others wait their turn in order",
     )
+    login_account_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed logins for one account, within the window, before a lockout"
+    )
+    login_address_failures: int = Field(
+        default=50, ge=1, le=100_000, description="Failed logins from one address, within the window, before a lockout"
+    )
+    login_window_minutes: float = Field(
+        default=15, gt=0, le=1440, description="The window failed logins are counted in"
+    )
+    login_lockout_minutes: float = Field(
+        default=15, gt=0, le=1440, description="The first lockout; each lockout after lasts twice the one before"
+    )
+    login_lockout_max_hours: float = Field(default=24, gt=0, le=720, description="The longest lockout")
+    secure_cookie: bool | None = Field(
+        default=None, description="Send the session cookie over HTTPS only (unset: when CCHC_PUBLIC_URL is https://)"
+    )
     upload_max_mib: int = Field(default=20, gt=0, le=50, description="The largest evidence file a browser may send")
     upload_types: str = Field(
         default=".pdf,.doc,.docx,.xls,.xlsx,.odt,.ods,.jpg,.jpeg,.png,.tif,.tiff",
         description="The kinds of evidence file a browser may send (suffixes, comma-separated)",
     )
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether the session cookie is marked Secure (HTTPS only)."""
+        if self.secure_cookie is not None:
+            return self.secure_cookie
+        return get_settings().public_url.startswith("https://")
+
+    @property
+    def login_limits(self) -> LoginLimits:
+        """The login throttle's bounds, for the login page and for the command line's `--as`."""
+        return LoginLimits(
+            account_failures=self.login_account_failures,
+            address_failures=self.login_address_failures,
+            window=timedelta(minutes=self.login_window_minutes),
+            lockout=timedelta(minutes=self.login_lockout_minutes),
+            longest=timedelta(hours=self.login_lockout_max_hours),
+        )
 
     @property
     def upload_suffixes(self) -> tuple[str, ...]:
@@ -81,14 +123,9 @@ def secret_key(settings: DashboardSettings) -> str:
         return key
     path = key_file(settings)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # kept earlier (or by another process a moment ago)
-        return _read_key(path)
+        keep_new(path, lambda: (secrets.token_hex(32) + "\n").encode("ascii"))
     except OSError as exc:
         raise UserError(f"cannot keep the dashboard's secret key in {path}: {exc.strerror}") from None
-    with os.fdopen(handle, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(32) + "\n")
     return _read_key(path)
 
 

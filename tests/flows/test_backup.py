@@ -96,3 +96,97 @@ def test_a_damaged_archive_and_a_database_in_use_are_refused_with_nothing_writte
     assert inspect(get_engine(other_url)).get_table_names() == []  # checked before anything was written
     with pytest.raises(UserError, match="a backup is a .tar.gz archive"):
         backup(db_url, tmp_path / "b.zip")
+
+
+def _rewritten(archive: Path, out: Path, change: dict[str, bytes], sign_with: object = None) -> Path:
+    """The archive with members replaced and its manifest's SHA-256 recomputed, as an attacker would (and
+    re-signed with `sign_with`, a key that is not the installation's, when given)."""
+    import hashlib
+    import json
+
+    from cchc.models import attest
+
+    with tarfile.open(archive, "r:gz") as source:
+        members = {info.name: (info, source.extractfile(info).read()) for info in source.getmembers()}  # type: ignore[union-attr]
+    manifest = json.loads(members["manifest.json"][1])
+    for name, data in change.items():
+        members[name] = (members[name][0], data)
+        manifest["sha256"][name] = hashlib.sha256(data).hexdigest()
+    if sign_with is not None:
+        manifest = attest.signed({k: v for k, v in manifest.items() if k not in ("key", "signature")}, sign_with)  # type: ignore[arg-type]
+    members["manifest.json"] = (members["manifest.json"][0], json.dumps(manifest).encode())
+    with tarfile.open(out, "w:gz") as target:
+        for info, data in members.values():
+            info.size = len(data)
+            target.addfile(info, io.BytesIO(data))
+    return out
+
+
+def test_a_tampered_archive_whose_manifest_was_recomputed_is_refused_before_anything_is_written(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: an archive with a published index of 99,99 and its manifest's SHA-256 recomputed was
+    restored ("audit chain verified"). The manifest is signed now: neither a recomputed manifest nor one
+    re-signed with another key is trusted."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    published_2021(db_url, tmp_path)
+    archive = tmp_path / "b.tar.gz"
+    backup(db_url, archive)
+    with tarfile.open(archive, "r:gz") as source:
+        results = source.extractfile("tables/result.jsonl").read()  # type: ignore[union-attr]
+    forged = results.replace(b'"index_pct": "', b'"index_pct": "99.99", "x": "', 1)
+    target = f"sqlite:///{tmp_path / 'restored.db'}"
+    _new_store(tmp_path, monkeypatch)
+    recomputed = _rewritten(archive, tmp_path / "recomputed.tar.gz", {"tables/result.jsonl": forged})
+    with pytest.raises(UserError, match="cannot be trusted: its signature does not match its content"):
+        restore(target, recomputed)
+    resigned = _rewritten(
+        archive, tmp_path / "resigned.tar.gz", {"tables/result.jsonl": forged}, Ed25519PrivateKey.generate()
+    )
+    with pytest.raises(UserError, match="cannot be trusted: it was signed by the key"):
+        restore(target, resigned)
+    assert inspect(get_engine(target)).get_table_names() == []
+
+
+def test_an_archive_that_expands_beyond_the_bound_is_refused_as_a_stream(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: a 2 MiB archive expanding to 2 GiB was read whole into memory before the check. Members
+    are read as streams now, and the archive is refused when it passes `restore_max_bytes`; memory stays
+    flat (a bound of 64 MiB here, and a member of 256 MiB of zeros)."""
+    import os
+    import tracemalloc
+
+    bomb = tmp_path / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz", compresslevel=1) as target:
+        info = tarfile.TarInfo("tables/score.jsonl")
+        info.size = 256 << 20
+
+        class Zeros(io.RawIOBase):
+            left = info.size
+
+            def readinto(self, b):  # type: ignore[no-untyped-def]
+                n = min(len(b), self.left)
+                b[:n] = bytes(n)
+                self.left -= n
+                return n
+
+        target.addfile(info, Zeros())
+    assert bomb.stat().st_size < 2 << 20
+    monkeypatch.setenv("CCHC_RESTORE_MAX_BYTES", str(64 << 20))
+    get_settings.cache_clear()
+    tracemalloc.start()
+    with pytest.raises(UserError, match="expands to more than 67108864 bytes"):
+        restore(f"sqlite:///{tmp_path / 'restored.db'}", bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 << 20, peak
+    monkeypatch.delenv("CCHC_RESTORE_MAX_BYTES")
+    get_settings.cache_clear()
+    with pytest.raises(UserError, match="not a cchc-backup/2 archive|is not a member"):
+        restore(f"sqlite:///{tmp_path / 'restored.db'}", bomb)
+    assert (
+        not os.path.exists(tmp_path / "restored.db")
+        or inspect(get_engine(f"sqlite:///{tmp_path / 'restored.db'}")).get_table_names() == []
+    )

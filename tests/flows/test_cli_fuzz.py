@@ -281,6 +281,11 @@ TEXT_COMMANDS = [
     (["self-assessment", "export", "{dir}/bang.xlsx"], "--unit", ""),
     (["states"], "", "machine"),
     (["login", "invite", "--as", COORDINATOR], "--unit", ""),
+    (["login", "revoke", "--as", COORDINATOR], "--person", ""),
+    (["commitments", "link", "--as", COORDINATOR], "--unit", ""),
+    (["audit", "verify"], "--against", ""),
+    (["audit", "verify"], "--public-key", ""),
+    (["audit", "checkpoint", "--out", "{dir}/moc.json"], "--reason", ""),
 ]
 
 

@@ -8,13 +8,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, scalar, write_rows
+from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, scalar, signing_links, write_rows
 from office import convert
 
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.params import CommitmentParams, SweepParams
 from cchc.flows.signing import decline, document, record_paper, sign, status
 from cchc.flows.sweep import sweep_flow
+from cchc.models.db import get_engine
 from cchc.models.errors import UserError
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -124,7 +125,7 @@ def test_a_document_changed_after_signing_must_be_signed_again(db_url: str, tmp_
 def test_the_single_use_link_signs_once(db_url: str) -> None:
     open_2021(db_url, self_assessment=False)
     _prepare(db_url)
-    link = json.loads(str(scalar(db_url, "SELECT context FROM outbox WHERE kind = 'commitment_request'")))["link"]
+    link = next(iter(signing_links(db_url).values()))
     token = link.rsplit("/", 1)[1]
     done = sign(db_url, 2021, None, token=token, at=at("26/06/2021"))
     assert done.unit == "CAT" and done.capacity == "head"
@@ -233,3 +234,54 @@ def test_a_cycle_may_make_self_assessment_wait_for_the_signature(db_url: str, tm
         SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor="cmg.focal", at=at("25/08/2021"))
     )
     assert done.moved == ["CAH-CMG"]
+
+
+def test_no_usable_signing_link_rests_in_the_outbox_or_in_a_backup(db_url: str, tmp_path: Path) -> None:
+    """Issue 15 (bearer secrets): a link taken from the outbox or a backup signed the Director's commitment
+    without a login for 60 days. Now the outbox holds the link sealed (the key is a file outside the
+    database), a backup holds no link, and a link lasts `signing_link_days` (14)."""
+    import tarfile
+
+    from cchc.flows.backup import backup
+
+    open_2021(db_url, self_assessment=False)
+    _prepare(db_url)
+    stored = " ".join(
+        str(c) for c in get_engine(db_url).connect().exec_driver_sql("SELECT context FROM outbox").scalars()
+    )
+    assert "/commitments/sign/" not in stored and '"sealed"' in stored
+    archive = tmp_path / "backup.tar.gz"
+    backup(db_url, archive)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            handle = tar.extractfile(member)
+            assert handle is None or b"/commitments/sign/" not in handle.read(), member.name
+    links = signing_links(db_url)
+    token = links["CAT"].rsplit("/", 1)[1]
+    assert all(token not in str(v) for v in get_engine(db_url).connect().exec_driver_sql("SELECT * FROM commitment"))
+    with pytest.raises(UserError, match="expired"):
+        sign(db_url, 2021, None, token=token, at=at("10/07/2021"))  # 15 days later
+
+
+def test_a_coordinator_renews_or_revokes_a_signing_link_and_the_old_one_stops_working(db_url: str) -> None:
+    from cchc.flows.signing import renew_link
+
+    open_2021(db_url, self_assessment=False)
+    _prepare(db_url)
+    old = signing_links(db_url)["CAT"].rsplit("/", 1)[1]
+    assert renew_link(db_url, 2021, "CAT", COORDINATOR, at("27/06/2021")) == [DIRECTOR]
+    with pytest.raises(UserError, match="not valid"):
+        sign(db_url, 2021, None, token=old, at=at("27/06/2021"))
+    new = [link for unit, link in signing_links(db_url).items() if unit == "CAT"][-1].rsplit("/", 1)[1]
+    renew_link(db_url, 2021, "CAT", COORDINATOR, at("27/06/2021", "10:00"), revoke=True)
+    with pytest.raises(UserError, match="not valid"):
+        sign(db_url, 2021, None, token=new, at=at("27/06/2021", "11:00"))
+    triggers = list(
+        get_engine(db_url)
+        .connect()
+        .exec_driver_sql("SELECT trigger FROM audit_event WHERE unit_code = 'CAT' AND kind = 'commitment' ORDER BY seq")
+        .scalars()
+    )
+    assert triggers[-2:] == ["renew_link", "revoke_link"]
+    with pytest.raises(UserError, match="cannot renew|prepares commitments|not allowed|may not"):
+        renew_link(db_url, 2021, "CAT", "cmg.focal", at("27/06/2021"))

@@ -58,6 +58,7 @@ MAIL_FROM = "Hệ thống CCHC <cchc@dlk.cand.example>"
 # comes at least one lease later) and the random secret of a signing link.
 VOLATILE: dict[str, set[str]] = {"outbox": {"sent_at", "lease_until"}, "commitment": {"token_hash"}}
 TOKEN = re.compile(r"(token=|/sign/)[A-Za-z0-9_\-]{16,}")
+SEALED = re.compile(r"gAAAAA[A-Za-z0-9_\-=]{32,}")  # a link sealed in the outbox (Fernet: random each time)
 
 
 # --- the runner ------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def state_of(place: Place) -> dict[str, Any]:
                 elif value is not None and refs.get(c.name) in ranks:
                     value = ranks[refs[c.name]].get(value, f"dangling {value}")
                 elif isinstance(value, str):
-                    value = TOKEN.sub(r"\1<token>", value)
+                    value = SEALED.sub("<sealed>", TOKEN.sub(r"\1<token>", value))
                 row.append(f"{c.name}={value!s}")
             rows.append(" ".join(row))
         state[t.name] = sorted(rows)

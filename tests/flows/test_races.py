@@ -99,3 +99,117 @@ def test_two_sweeps_at_once_queue_each_step_once(db_url: str, tmp_path: Path) ->
     assert scalar(db_url, "SELECT count(*) FROM outbox") == scalar(
         db_url, "SELECT count(DISTINCT dedupe_key) FROM outbox"
     )
+
+
+def test_an_import_that_read_a_unit_before_its_head_submitted_writes_nothing_after_the_submission(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Issue 15 (no lost update): the import reads CAH-CMG in self-assessment, the head submits meanwhile,
+    then the import writes. On PostgreSQL the submission commits in between and the import is told, writing
+    nothing; on SQLite the import's write lock makes the submission wait for it. Either way the trail never
+    shows an import after the submission it would have changed."""
+    from factories import COORDINATOR, import_rows, rows_for, write_rows
+
+    from cchc.flows.lookup import cycle_of
+    from cchc.flows.params import SubmitParams
+    from cchc.flows.selfassessment import take_rows, unit_slots
+    from cchc.flows.submission import submit_flow
+    from cchc.models.scoresheet import open_table
+
+    org = open_2021(db_url)
+    import_rows(db_url, tmp_path / "self.csv", rows_for(org, ["CAH-CMG"]))
+    second = write_rows(tmp_path / "again.csv", rows_for(org, ["CAH-CMG"], quality=0.8))
+    engine = get_engine(db_url)
+    postgres = engine.dialect.name == "postgresql"
+    submitted: list[object] = []
+
+    def head_submits() -> None:
+        submitted.append(
+            submit_flow(
+                SubmitParams(year=2021, units=["CAH-CMG"], database_url=db_url, actor=COORDINATOR, at=at("25/08/2021"))
+            )
+        )
+
+    head = threading.Thread(target=head_submits)
+    outcome: Exception | None = None
+    try:
+        with write_session(engine) as session:
+            cycle = cycle_of(session, 2021)
+            actor = resolve_actor(session, COORDINATOR)
+            units = unit_slots(session, cycle, actor, at("25/08/2021"))
+            assert units["CAH-CMG"].state == "self_assess"
+            head.start()
+            head.join(timeout=None if postgres else 1.0)
+            assert bool(submitted) == postgres  # SQLite: the head waits for the import's write lock
+            take_rows(session, cycle, actor, units, open_table(second), at("25/08/2021"))
+    except ConcurrentChange as exc:
+        outcome = exc
+    head.join()
+    state = scalar(db_url, "SELECT state FROM assessment a JOIN unit u ON u.id = a.unit_id WHERE u.code = 'CAH-CMG'")
+    assert state == "submitted"
+    order = [
+        str(t)
+        for t in get_engine(db_url)
+        .connect()
+        .exec_driver_sql(
+            "SELECT trigger FROM audit_event WHERE unit_code = 'CAH-CMG' AND trigger IN "
+            "('submit', 'self_assessment_import') ORDER BY seq"
+        )
+        .scalars()
+    ]
+    assert order[-1] == "submit"  # nothing was imported after the submission
+    assert order == ["self_assessment_import", "submit"]
+    if postgres:
+        assert outcome is not None and "CAH-CMG" in str(outcome) and "nothing was written" in str(outcome)
+    else:
+        assert outcome is None  # written first, then submitted: the submission carries it
+
+
+def test_a_bonus_granted_while_the_results_are_published_is_never_lost(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 (no lost update): the appraiser grants CAH-CMG a bonus, reading it in `supplemented`; the
+    coordinator publishes meanwhile. Before, the bonus was written after a publication that left it out.
+    Now, on PostgreSQL, the grant finds the unit published at write time and writes nothing; on SQLite the
+    publication waits for the grant and includes it."""
+    from factories import APPRAISER, COORDINATOR, appraised_2021
+
+    import cchc.flows.appraisal as appraisal
+    from cchc.flows.appraisal import adjust
+    from cchc.flows.params import PublishParams
+    from cchc.flows.publication import publish_flow
+
+    appraised_2021(db_url, tmp_path)
+    change_units(db_url, 2021, "skip_supplement", [], APPRAISER, at("08/09/2021"), states=["appraised"])
+    postgres = get_engine(db_url).dialect.name == "postgresql"
+    published: list[object] = []
+    publisher = threading.Thread(
+        target=lambda: published.append(
+            publish_flow(PublishParams(year=2021, database_url=db_url, actor=COORDINATOR, at=at("10/12/2021")))
+        )
+    )
+    framework_of = appraisal.stored_framework
+
+    def publish_meanwhile(session, framework_id):  # type: ignore[no-untyped-def]
+        if not publisher.is_alive() and not published:
+            publisher.start()
+            publisher.join(timeout=None if postgres else 1.0)
+            assert bool(published) == postgres  # SQLite: the publication waits for the grant's write lock
+        return framework_of(session, framework_id)
+
+    monkeypatch.setattr(appraisal, "stored_framework", publish_meanwhile)
+    outcome: Exception | None = None
+    try:
+        adjust(db_url, 2021, "CAH-CMG", "B1", "đúng hạn", APPRAISER, at("10/09/2021"))
+    except ConcurrentChange as exc:
+        outcome = exc
+    publisher.join()
+    granted = scalar(db_url, "SELECT count(*) FROM adjustment")
+    bonus = scalar(
+        db_url,
+        "SELECT r.bonus FROM result r JOIN unit u ON u.id = r.unit_id WHERE u.code = 'CAH-CMG'",
+    )
+    if postgres:
+        assert outcome is not None and "CAH-CMG" in str(outcome) and granted == 0 and bonus == 0
+    else:
+        assert outcome is None and granted == 1 and bonus == 200  # the publication saw the bonus
