@@ -277,7 +277,7 @@ def send_ready(
             )
         except TransitionNotAllowed:
             continue
-        _queue_request(
+        queue_request(
             session,
             cycle,
             commitment,
@@ -305,7 +305,7 @@ def new_token(session: Session, signers: Sequence[Recipient], at: datetime) -> t
     }
 
 
-def _queue_request(
+def queue_request(
     session: Session,
     cycle: Cycle,
     commitment: Commitment,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.flows import progress
+from cchc.flows.auditcheck import write_checkpoint
 from cchc.flows.lookup import Deadlines, actor_for, class_bands, current_publication, cycle_of, stored_framework
 from cchc.flows.notices import notify_units
 from cchc.flows.params import PublishParams
@@ -393,8 +394,6 @@ def publish_flow(params: PublishParams) -> PublishSummary:
     checkpoint of the audit trail's head, kept outside the database (flows/auditcheck.py)."""
     summary = publish(params)
     if summary.new_version:
-        from cchc.flows.auditcheck import write_checkpoint
-
         try:
             summary.checkpoint = str(
                 write_checkpoint(

@@ -13,19 +13,22 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cchc.config.settings import get_settings
-from cchc.flows.commitments import C, commitment_of, facts_of, move, send_ready, signer_of
+from cchc.flows.commitments import C, commitment_of, facts_of, move, new_token, queue_request, send_ready, signer_of
 from cchc.flows.links import unit_link
 from cchc.flows.lookup import Deadlines, actor_for, cycle_of
 from cchc.flows.runtime import engine_for, local_tz, now
+from cchc.models.audit import Event, EventDraft, append
 from cchc.models.db import read_session, write_session
 from cchc.models.directory import Directory
 from cchc.models.errors import UserError
 from cchc.models.i18n import tr
 from cchc.models.people import Actor, resolve_actor
 from cchc.models.store import FileStore
-from cchc.models.tables import Assessment, Commitment, Cycle, OrgUnit, Person
+from cchc.models.tables import Assessment, Commitment, Cycle, OrgUnit, Person, table_of
 from cchc.notifications.outbox import Queued, queue
 from cchc.states.guards import CommitmentFacts, signing_capacity
+from cchc.states.permissions import Action, authorize
+from cchc.states.workflow import ConcurrentChange
 
 SCAN_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
@@ -338,12 +341,6 @@ def renew_link(
     """A new signing link for a unit's commitment waiting to be signed (the old one stops working at once),
     or, with `revoke`, no link at all until the next renewal: the coordinator's answer to a link that
     expired, went to a wrong address or leaked. Audited; the people the new link was sent to are returned."""
-    from cchc.flows.commitments import _queue_request, new_token
-    from cchc.models.audit import Event, EventDraft, append
-    from cchc.models.tables import table_of
-    from cchc.states.permissions import Action, authorize
-    from cchc.states.workflow import ConcurrentChange
-
     when = at or now()
     with write_session(engine_for(database_url)) as session:
         cycle = cycle_of(session, year)
@@ -388,7 +385,7 @@ def renew_link(
             return []
         due = Deadlines(session, cycle, "commitment").default
         authority = session.get(OrgUnit, cycle.authority_id)
-        _queue_request(
+        queue_request(
             session,
             cycle,
             commitment,

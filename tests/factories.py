@@ -26,6 +26,7 @@ from cchc.models.framework import FrameworkDef, framework_path, load_framework
 from cchc.models.org import OrgDef
 from cchc.models.tables import AuditEvent
 from cchc.models.workbook import fill_in
+from cchc.notifications.sealing import opened
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 COORDINATOR = "pv01.coord1"
@@ -38,7 +39,6 @@ FRAMEWORKS = {"tthc": "cat-tthc-2021", "ktthc": "cat-ktthc-2021", "cah": "cah-20
 def signing_links(url: str) -> dict[str, str]:
     """The signing link of each queued commitment request, by unit: sealed in the outbox, opened here with
     the outbox key as the flush opens it (the database holds none in clear)."""
-    from cchc.notifications.sealing import opened
 
     with get_engine(url).connect() as connection:
         rows = connection.execute(

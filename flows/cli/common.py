@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import getpass
 import os
 import pwd
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,12 +18,17 @@ from rich.markup import escape
 
 from cchc.config.settings import get_settings
 from cchc.flows import inputs
+from cchc.flows.accounts import begin_login, login_failed, proven
 from cchc.flows.display import bars, console, errors
 from cchc.flows.errors import describe
 from cchc.flows.passwords import Operator
-from cchc.flows.runtime import local_flow_runs
+from cchc.flows.runtime import engine_for, local_flow_runs, now
+from cchc.flows.web.auth import authenticate, login_of
+from cchc.flows.web.settings import DashboardSettings
+from cchc.models.db import read_session
 from cchc.models.errors import UserError
 from cchc.models.i18n import tr
+from cchc.models.people import UnknownActor, resolve_actor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,16 +64,6 @@ _PROVEN: set[str] = set()  # the people this process has already proven to be
 
 
 def _prove(ident: str) -> None:
-    import getpass
-    import sys
-
-    from cchc.flows.accounts import begin_login, login_failed, proven
-    from cchc.flows.runtime import engine_for, now
-    from cchc.flows.web.auth import authenticate, login_of
-    from cchc.flows.web.settings import DashboardSettings
-    from cchc.models.db import read_session
-    from cchc.models.people import UnknownActor, resolve_actor
-
     url = db()
     with read_session(engine_for(url)) as session:
         try:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from factories import open_2021, published_2021, scalar
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -19,7 +20,8 @@ from cchc.flows.auditcheck import check_tables, verify_all, write_checkpoint
 from cchc.flows.cli import app
 from cchc.models import attest
 from cchc.models.audit import HASHED_COLUMNS, event_hash
-from cchc.models.db import get_engine
+from cchc.models.db import get_engine, write_session
+from cchc.models.tables import AuditEvent, AuditHead
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -115,8 +117,6 @@ def test_a_trail_cut_short_with_its_head_moved_back_is_caught_by_a_checkpoint(db
 def test_a_trail_rewritten_with_recomputed_hashes_is_caught_by_a_checkpoint(db_url: str, tmp_path: Path) -> None:
     open_2021(db_url)  # the chain's own tests need no publication
     outside = _checkpoint_file(db_url, tmp_path)
-    from cchc.models.db import write_session
-    from cchc.models.tables import AuditEvent, AuditHead
 
     with write_session(
         get_engine(db_url)
@@ -136,7 +136,6 @@ def test_a_trail_rewritten_with_recomputed_hashes_is_caught_by_a_checkpoint(db_u
 
 
 def test_a_checkpoint_signed_by_another_key_is_not_trusted(db_url: str, tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     open_2021(db_url)  # the chain's own tests need no publication
     genuine = json.loads(_checkpoint_file(db_url, tmp_path).read_text())

@@ -3,12 +3,17 @@ verifies after a restore; a damaged archive or a database in use is refused with
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import os
 import tarfile
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from databases import new_database
 from factories import COORDINATOR, at, published_2021, scalar
 from sqlalchemy import func, inspect, select
@@ -17,6 +22,7 @@ from cchc.config.settings import Settings, get_settings
 from cchc.flows.backup import _tables, backup, restore
 from cchc.flows.deadlines import extend
 from cchc.flows.evidence import add_file
+from cchc.models import attest
 from cchc.models.db import get_engine, read_session
 from cchc.models.errors import UserError
 from cchc.models.store import FileStore
@@ -101,10 +107,6 @@ def test_a_damaged_archive_and_a_database_in_use_are_refused_with_nothing_writte
 def _rewritten(archive: Path, out: Path, change: dict[str, bytes], sign_with: object = None) -> Path:
     """The archive with members replaced and its manifest's SHA-256 recomputed, as an attacker would (and
     re-signed with `sign_with`, a key that is not the installation's, when given)."""
-    import hashlib
-    import json
-
-    from cchc.models import attest
 
     with tarfile.open(archive, "r:gz") as source:
         members = {info.name: (info, source.extractfile(info).read()) for info in source.getmembers()}  # type: ignore[union-attr]
@@ -128,7 +130,6 @@ def test_a_tampered_archive_whose_manifest_was_recomputed_is_refused_before_anyt
     """Issue 15: an archive with a published index of 99,99 and its manifest's SHA-256 recomputed was
     restored ("audit chain verified"). The manifest is signed now: neither a recomputed manifest nor one
     re-signed with another key is trusted."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     published_2021(db_url, tmp_path)
     archive = tmp_path / "b.tar.gz"
@@ -155,8 +156,6 @@ def test_an_archive_that_expands_beyond_the_bound_is_refused_as_a_stream(
     """Issue 15: a 2 MiB archive expanding to 2 GiB was read whole into memory before the check. Members
     are read as streams now, and the archive is refused when it passes `restore_max_bytes`; memory stays
     flat (a bound of 64 MiB here, and a member of 256 MiB of zeros)."""
-    import os
-    import tracemalloc
 
     bomb = tmp_path / "bomb.tar.gz"
     with tarfile.open(bomb, "w:gz", compresslevel=1) as target:

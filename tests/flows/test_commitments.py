@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from datetime import date
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import pytest
 from factories import COORDINATOR, DIRECTOR, at, load_sample_org, open_2021, scalar, signing_links, write_rows
 from office import convert
 
+from cchc.flows.backup import backup
 from cchc.flows.commitments import commitments_flow
 from cchc.flows.params import CommitmentParams, SweepParams
-from cchc.flows.signing import decline, document, record_paper, sign, status
+from cchc.flows.signing import decline, document, record_paper, renew_link, sign, status
 from cchc.flows.sweep import sweep_flow
 from cchc.models.db import get_engine
 from cchc.models.errors import UserError
@@ -240,9 +242,6 @@ def test_no_usable_signing_link_rests_in_the_outbox_or_in_a_backup(db_url: str, 
     """Issue 15 (bearer secrets): a link taken from the outbox or a backup signed the Director's commitment
     without a login for 60 days. Now the outbox holds the link sealed (the key is a file outside the
     database), a backup holds no link, and a link lasts `signing_link_days` (14)."""
-    import tarfile
-
-    from cchc.flows.backup import backup
 
     open_2021(db_url, self_assessment=False)
     _prepare(db_url)
@@ -264,7 +263,6 @@ def test_no_usable_signing_link_rests_in_the_outbox_or_in_a_backup(db_url: str, 
 
 
 def test_a_coordinator_renews_or_revokes_a_signing_link_and_the_old_one_stops_working(db_url: str) -> None:
-    from cchc.flows.signing import renew_link
 
     open_2021(db_url, self_assessment=False)
     _prepare(db_url)

@@ -7,14 +7,33 @@ import threading
 from pathlib import Path
 
 import pytest
-from factories import DIRECTOR, at, event_count, open_2021, published_2021, scalar
+from factories import (
+    APPRAISER,
+    COORDINATOR,
+    DIRECTOR,
+    appraised_2021,
+    at,
+    event_count,
+    import_rows,
+    open_2021,
+    published_2021,
+    rows_for,
+    scalar,
+    write_rows,
+)
 
-from cchc.flows.params import SweepParams
-from cchc.flows.submission import change_units
+import cchc.flows.appraisal as appraisal
+from cchc.flows.appraisal import adjust
+from cchc.flows.lookup import cycle_of
+from cchc.flows.params import PublishParams, SubmitParams, SweepParams
+from cchc.flows.publication import publish_flow
+from cchc.flows.selfassessment import take_rows, unit_slots
+from cchc.flows.submission import change_units, submit_flow
 from cchc.flows.sweep import sweep_flow
 from cchc.models.db import get_engine, write_session
 from cchc.models.errors import UserError
 from cchc.models.people import resolve_actor
+from cchc.models.scoresheet import open_table
 from cchc.states.workflow import ConcurrentChange, fire_assessments, load_facts
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -69,8 +88,6 @@ def test_two_reopenings_of_one_published_result_at_once_one_wins_the_other_is_to
 
 
 def test_a_move_made_on_facts_someone_else_changed_meanwhile_writes_nothing(db_url: str, tmp_path: Path) -> None:
-    from cchc.flows.lookup import cycle_of
-
     published_2021(db_url, tmp_path)
     engine = get_engine(db_url)
     with write_session(engine) as session:
@@ -108,13 +125,6 @@ def test_an_import_that_read_a_unit_before_its_head_submitted_writes_nothing_aft
     then the import writes. On PostgreSQL the submission commits in between and the import is told, writing
     nothing; on SQLite the import's write lock makes the submission wait for it. Either way the trail never
     shows an import after the submission it would have changed."""
-    from factories import COORDINATOR, import_rows, rows_for, write_rows
-
-    from cchc.flows.lookup import cycle_of
-    from cchc.flows.params import SubmitParams
-    from cchc.flows.selfassessment import take_rows, unit_slots
-    from cchc.flows.submission import submit_flow
-    from cchc.models.scoresheet import open_table
 
     org = open_2021(db_url)
     import_rows(db_url, tmp_path / "self.csv", rows_for(org, ["CAH-CMG"]))
@@ -172,12 +182,6 @@ def test_a_bonus_granted_while_the_results_are_published_is_never_lost(
     coordinator publishes meanwhile. Before, the bonus was written after a publication that left it out.
     Now, on PostgreSQL, the grant finds the unit published at write time and writes nothing; on SQLite the
     publication waits for the grant and includes it."""
-    from factories import APPRAISER, COORDINATOR, appraised_2021
-
-    import cchc.flows.appraisal as appraisal
-    from cchc.flows.appraisal import adjust
-    from cchc.flows.params import PublishParams
-    from cchc.flows.publication import publish_flow
 
     appraised_2021(db_url, tmp_path)
     change_units(db_url, 2021, "skip_supplement", [], APPRAISER, at("08/09/2021"), states=["appraised"])
