@@ -133,7 +133,11 @@ def actor_for(session: Session, ident: str | None, *, task: str | None = None) -
 def stored_framework(session: Session, framework_id: int) -> FrameworkDef:
     """A framework exactly as it was stored when its cycle opened. Parsed once per process (~5 ms for 91
     sub-criteria, on every page otherwise): a stored framework never changes, and its code, version and
-    SHA-256 name its document, so only they are read once it is known."""
+    SHA-256 name its document, so only they are read once it is known (once per transaction: a save asks for
+    it twice)."""
+    seen: dict[int, FrameworkDef] = session.info.setdefault("cchc.frameworks", {})
+    if framework_id in seen:
+        return seen[framework_id]
     row = session.execute(_FRAMEWORK_KEY, {"id": framework_id}).first()
     assert row is not None, f"framework #{framework_id} is missing"
     key = (str(row[0]), int(row[1]), str(row[2]))
@@ -147,6 +151,7 @@ def stored_framework(session: Session, framework_id: int) -> FrameworkDef:
             if len(_PARSED) >= 16:
                 _PARSED.pop(next(iter(_PARSED)))
             _PARSED[key] = framework
+    seen[framework_id] = framework
     return framework
 
 

@@ -10,7 +10,7 @@ that changes something is one audit event naming the person.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -397,18 +397,24 @@ def save_rows(
     year: int | None,
     unit: str,
     entries: Sequence[Mapping[str, str]],
-    actor_ident: str | Actor,
+    actor_ident: str | Actor | Callable[[Session], Actor],
     at: datetime | None = None,
 ) -> Saved:
     """Save rows typed on the page: checked by the import's own rules (SheetError naming each problem,
     nothing written), written if anything changed, with one audit event naming the person. `actor_ident`
-    is a person's code or e-mail, or the Actor a page already resolved for this request."""
+    is a person's code or e-mail, the Actor a page already resolved for this request, or how the page
+    finds who is asking within this transaction (the autosave's case: no transaction of its own for that)."""
     if not entries:
         raise UserError(tr("there is no row to save"))
     when = at or now()
     with write_session(engine_for(database_url)) as session:
+        if isinstance(actor_ident, Actor):
+            actor = actor_ident
+        elif isinstance(actor_ident, str):
+            actor = actor_for(session, actor_ident)
+        else:
+            actor = actor_ident(session)
         cycle = cycle_of(session, year)
-        actor = actor_ident if isinstance(actor_ident, Actor) else actor_for(session, actor_ident)
         slots = unit_slots(session, cycle, actor, when, unit=unit)
         if unit not in slots:
             raise UserError(tr("{unit} is not a unit of the {year} cycle", unit=unit, year=cycle.year))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +33,7 @@ from cchc.flows.remediation import receive_follow_up
 from cchc.flows.selfassessment import import_self_assessment
 from cchc.flows.submission import change_units, submit
 from cchc.flows.web.access import may_view_unit
-from cchc.flows.web.dashboard import Dashboard, Forbidden, describe_error
+from cchc.flows.web.dashboard import Dashboard, Forbidden, LoginRequired, describe_error
 from cchc.flows.workbooks import export_self_assessment
 from cchc.flows.worksheet import Grid, read_grid, save_rows
 from cchc.models.db import get_engine, read_session
@@ -144,22 +146,27 @@ async def save(request: Request) -> Response:
     d = Dashboard.of(request)
     year, code = _where(request)
     form = await d.form(request)
-    actor = await run_in_threadpool(d.require, request)
     wants_json = request.headers.get("x-requested-with") == "fetch"
     chosen = str(form.get("save", "")).strip()
+    who: Actor | Callable[[Session], Actor]
     if chosen and chosen != "*":
         codes = [chosen]
+        who = partial(d.require, request)  # asked within the save's own transaction
     else:
-        grid = await run_in_threadpool(_grid, d, year, code, actor)
+        who = await run_in_threadpool(d.require, request)
+        grid = await run_in_threadpool(_grid, d, year, code, who)
         editable = [r.code for r in grid.rows if r.editable]
         codes = [c for c in editable if any(str(form.get(f"{c}.{f}", "")).strip() for f in ROW_FIELDS)]
     try:
-        saved = await run_in_threadpool(save_rows, d.database_url, year, code, _entries(form, codes), actor, d.clock())
+        saved = await run_in_threadpool(save_rows, d.database_url, year, code, _entries(form, codes), who, d.clock())
+    except (LoginRequired, Forbidden):
+        raise
     except Exception as exc:  # noqa: BLE001 - the edge: a refusal is one message on the page, the form kept
         message = describe_error(exc)
         if wants_json:
             return JSONResponse({"ok": False, "message": message}, status_code=422)
         problems = getattr(exc, "problems", None) or [message]
+        actor = who if isinstance(who, Actor) else await run_in_threadpool(d.require, request)
         grid = await run_in_threadpool(_grid, d, year, code, actor)
         return render_grid(request, grid, actor, 422, typed=_typed(form, grid), problems=list(problems))
     text = (
