@@ -7,7 +7,7 @@ one child run per group, each one transaction over its group's units."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -34,7 +34,7 @@ from cchc.flows.params import AppraiseByGroupParams, AppraiseParams
 from cchc.flows.runtime import engine_for, now
 from cchc.flows.selfassessment import sub_slots
 from cchc.models.audit import Event, EventDraft, append
-from cchc.models.bulk import bulk_work, update_rows
+from cchc.models.bulk import bulk_work, staged_update
 from cchc.models.db import read_session, write_session
 from cchc.models.errors import UserError
 from cchc.models.framework import FrameworkDef
@@ -109,39 +109,52 @@ def appraise_scores(
     points = _PointsCache()
     ids = sorted(proposals)
     connection = session.connection()
-    for start in range(0, len(ids), CHUNK_UNITS):
-        chunk = ids[start : start + CHUNK_UNITS]
-        updates: list[tuple[int, int, int | None]] = []
-        rows = connection.exec_driver_sql(SCORES_SQL.format(ids=",".join(str(int(i)) for i in chunk)))
-        for aid, cid, code, self_raw, na, evidence, metric, appraiser_raw, stored in rows:
-            proposal = proposals[aid]
-            sub = frameworks[proposal.facts.framework_id].sub(code)
-            assert sub is not None, f"{code} missing from framework {proposal.facts.framework_id}"
-            result: Appraised = appraise_sub(
-                sub,
-                self_points=points.decimal(self_raw),
-                not_applicable=bool(na),
-                evidence=evidence,
-                metric=metric,
-                appraiser_points=points.decimal(appraiser_raw),
-            )
-            new = points.raw(result.points)
-            if new is not None:
-                proposal.total += new
-            if new != stored:
-                updates.append((aid, cid, new))
-                proposal.updated += 1
-            if proposal.trigger == "appraise":
-                if new != self_raw:
-                    proposal.payload["changed"][code] = {
-                        "self": _pts(self_raw),
-                        "appraised": _pts(new),
-                        "rule": result.rule,
-                    }
-            elif new != stored:
-                proposal.payload["changed"][code] = {"before": _pts(stored), "after": _pts(new), "rule": result.rule}
-        update_rows(session, "score", ("assessment_id", "criterion_id"), ("appraised_points",), updates)
+    with staged_update(session, "score", ("assessment_id", "criterion_id"), ("appraised_points",)) as write:
+        for start in range(0, len(ids), CHUNK_UNITS):
+            _appraise_chunk(connection, ids[start : start + CHUNK_UNITS], proposals, frameworks, points, write)
     return [proposals[f.assessment_id] for f in facts]
+
+
+def _appraise_chunk(
+    connection: Any,
+    chunk: list[int],
+    proposals: dict[int, _Proposal],
+    frameworks: dict[int, FrameworkDef],
+    points: _PointsCache,
+    write: Callable[[list[tuple[int, int, int | None]]], int],
+) -> None:
+    """One part of the appraisal: its units' rows read, appraised by the rules, the changed points given to
+    `write`."""
+    updates: list[tuple[int, int, int | None]] = []
+    rows = connection.exec_driver_sql(SCORES_SQL.format(ids=",".join(str(int(i)) for i in chunk)))
+    for aid, cid, code, self_raw, na, evidence, metric, appraiser_raw, stored in rows:
+        proposal = proposals[aid]
+        sub = frameworks[proposal.facts.framework_id].sub(code)
+        assert sub is not None, f"{code} missing from framework {proposal.facts.framework_id}"
+        result: Appraised = appraise_sub(
+            sub,
+            self_points=points.decimal(self_raw),
+            not_applicable=bool(na),
+            evidence=evidence,
+            metric=metric,
+            appraiser_points=points.decimal(appraiser_raw),
+        )
+        new = points.raw(result.points)
+        if new is not None:
+            proposal.total += new
+        if new != stored:
+            updates.append((aid, cid, new))
+            proposal.updated += 1
+        if proposal.trigger == "appraise":
+            if new != self_raw:
+                proposal.payload["changed"][code] = {
+                    "self": _pts(self_raw),
+                    "appraised": _pts(new),
+                    "rule": result.rule,
+                }
+        elif new != stored:
+            proposal.payload["changed"][code] = {"before": _pts(stored), "after": _pts(new), "rule": result.rule}
+    write(updates)
 
 
 class _PointsCache:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -227,28 +227,43 @@ class Verification:
     problems: list[str] = field(default_factory=list)
 
 
-def _rows(session: Session) -> Iterator[AuditEvent]:
-    result = session.execute(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000))
-    yield from result.scalars()
+def _rows(session: Session, after: int = 0) -> Iterator[Any]:
+    """The trail's rows after `after`, in order, as plain rows (not ORM objects: verifying the publication of
+    10,000 units reads 70,000 of them)."""
+    columns = [col(getattr(AuditEvent, c)) for c in ("seq", "prev_hash", "hash", *HASHED_COLUMNS)]
+    query = select(*columns).where(col(AuditEvent.seq) > after).order_by(col(AuditEvent.seq))
+    yield from session.execute(query.execution_options(yield_per=5000)).mappings()
 
 
-def verify(session: Session, *, max_problems: int = 20) -> Verification:
-    """Recompute the chain from the first event: edits, deletions and insertions are reported by seq."""
+def verify(session: Session, *, max_problems: int = 20, since: tuple[int, str] | None = None) -> Verification:
+    """Recompute the chain from the first event: edits, deletions and insertions are reported by seq.
+    `since` = (seq, hash) of an event already proved (a trusted checkpoint's): the chain is recomputed from
+    the event after it, once the trail is found to hold that event with that hash; `events` still counts
+    every event of the trail."""
     head = session.execute(select(AuditHead).where(col(AuditHead.id) == 1)).scalar_one_or_none()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     problems: list[str] = []
     expected_seq, prev, count = 1, GENESIS, 0
-    for event in _rows(session):
+    if since is not None and since[0] > 0:
+        stored = session.execute(select(col(AuditEvent.hash)).where(col(AuditEvent.seq) == since[0])).scalar()
+        before = session.execute(
+            select(func.count()).select_from(AuditEvent).where(col(AuditEvent.seq) <= since[0])
+        ).scalar_one()
+        if stored != since[1] or before != since[0]:
+            problems.append(f"event #{since[0]} is not the one proved before (deleted or rewritten since)")
+            return Verification(False, int(before), head_seq, head_hash, problems)
+        expected_seq, prev, count = since[0] + 1, since[1], since[0]
+    for row in _rows(session, expected_seq - 1):
         count += 1
-        row = {c: getattr(event, c) for c in HASHED_COLUMNS}
-        if event.seq != expected_seq:
-            missing = f"#{expected_seq}" if event.seq == expected_seq + 1 else f"#{expected_seq}–#{event.seq - 1}"
+        seq, prev_hash, hash_ = row["seq"], row["prev_hash"], row["hash"]
+        if seq != expected_seq:
+            missing = f"#{expected_seq}" if seq == expected_seq + 1 else f"#{expected_seq}–#{seq - 1}"
             problems.append(f"event {missing} is missing: deleted from the trail")
-        if event.prev_hash != prev:
-            problems.append(f"event #{event.seq} does not follow the event before it (its link was broken)")
-        if event_hash(event.prev_hash, event.seq, row) != event.hash:
-            problems.append(f"event #{event.seq} was changed after it was written (its hash does not match)")
-        prev, expected_seq = event.hash, event.seq + 1
+        if prev_hash != prev:
+            problems.append(f"event #{seq} does not follow the event before it (its link was broken)")
+        if event_hash(prev_hash, seq, row) != hash_:
+            problems.append(f"event #{seq} was changed after it was written (its hash does not match)")
+        prev, expected_seq = hash_, seq + 1
         if len(problems) >= max_problems:
             break
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -129,6 +129,44 @@ def update_rows(
         connection.exec_driver_sql(sql, reordered)
         count += len(chunk)
     return count
+
+
+@contextmanager
+def staged_update(
+    session: Session, table: str, keys: Sequence[str], columns: Sequence[str]
+) -> Iterator[Callable[[Iterable[Sequence[Any]]], int]]:
+    """Updates that arrive in parts (a pass over 910,000 scores, 500 units at a time): `add(rows)` takes each
+    part, rows as in `update_rows`. On PostgreSQL every part is copied into one temporary table and `table` is
+    updated from it once, when the block ends without an error (one join over the table, where an update per
+    part joined it twenty times); on SQLite each part is written at once."""
+    if not _is_postgres(session):
+        yield lambda rows: update_rows(session, table, keys, columns, rows)
+        return
+    connection = session.connection()
+    all_columns = [*keys, *columns]
+    temp = f"_stage_{table}_{uuid.uuid4().hex[:12]}"
+    made = False
+    count = 0
+
+    def add(rows: Iterable[Sequence[Any]]) -> int:
+        nonlocal made, count
+        if not made:
+            connection.exec_driver_sql(
+                f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(all_columns)} FROM {table} WITH NO DATA"
+            )
+            made = True
+        added = insert_rows(session, temp, all_columns, rows)
+        count += added
+        return added
+
+    yield add
+    if made:
+        if count:
+            connection.exec_driver_sql(f"ANALYZE {temp}")  # the planner's estimate of an unanalyzed table is a guess
+            assignments = ", ".join(f"{c} = u.{c}" for c in columns)
+            matches = " AND ".join(f"t.{k} = u.{k}" for k in keys)
+            connection.exec_driver_sql(f"UPDATE {table} AS t SET {assignments} FROM {temp} AS u WHERE {matches}")
+        connection.exec_driver_sql(f"DROP TABLE {temp}")
 
 
 @contextmanager

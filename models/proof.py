@@ -20,21 +20,67 @@ from cchc.models.text import canonical
 
 SELF_PART = ("self_points", "not_applicable", "metric", "evidence", "note", "explanation", "supplied_by")
 APPRAISED_PART = ("appraised_points",)
+# Criterion codes in code-point order on both engines (SQLite's BINARY; PostgreSQL's "C", not the database's
+# collation), so that digests recorded on one engine verify after a restore on the other.
 _ROWS = (
     "SELECT s.assessment_id, c.code, s.{columns} FROM score s JOIN criterion c ON c.id = s.criterion_id "
-    "WHERE s.assessment_id IN ({ids}) ORDER BY s.assessment_id, c.code"
+    "WHERE s.assessment_id IN ({ids}) ORDER BY s.assessment_id, c.code{collate}"
 ).replace("{columns}", ", s.".join(SELF_PART + APPRAISED_PART))
 _SELF = len(SELF_PART)
 
 
-def score_digests(session: Session, assessment_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+def _sized(sql: str) -> str:
+    """PostgreSQL's text of `_field` for a column or expression: '-' for none, else length:text."""
+    return f"CASE WHEN {sql} IS NULL THEN '-' ELSE length({sql}::text) || ':' || {sql}::text END"
+
+
+def _text(sql: str) -> str:
+    return f"length({sql}) || ':' || {sql}"
+
+
+# The same two digests computed by PostgreSQL in one grouped query (sha256() over the same lines as
+# `_digests`), so that 910,000 rows are not fetched into Python at a national submission: tested equal.
+_PG_DIGESTS = (
+    "SELECT s.assessment_id, "
+    "encode(sha256(convert_to(string_agg({mine}, '' ORDER BY c.code COLLATE \"C\"), 'UTF8')), 'hex'), "
+    "encode(sha256(convert_to(string_agg({theirs}, '' ORDER BY c.code COLLATE \"C\"), 'UTF8')), 'hex') "
+    "FROM score s JOIN criterion c ON c.id = s.criterion_id WHERE s.assessment_id IN ({ids}) "
+    "GROUP BY s.assessment_id"
+).format(
+    mine=" || ".join(
+        [
+            _text("c.code"),
+            _sized("s.self_points"),
+            "CASE WHEN s.not_applicable THEN '1' ELSE '0' END",
+            _sized("s.metric"),
+            *(_text(f"s.{column}") for column in ("evidence", "note", "explanation", "supplied_by")),
+            "E'\\n'",
+        ]
+    ),
+    theirs=" || ".join([_text("c.code"), _sized("s.appraised_points"), "E'\\n'"]),
+    ids="{ids}",
+)
+
+
+def score_digests(
+    session: Session, assessment_ids: Iterable[int], *, in_database: bool | None = None
+) -> dict[int, dict[str, str]]:
     """{assessment id: {"self": sha256, "appraised": sha256}} of the rows stored now (an assessment without
-    rows has the digests of nothing)."""
+    rows has the digests of nothing). PostgreSQL computes them itself unless `in_database` is False."""
     ids = sorted(set(assessment_ids))
     out = {aid: _digests(()) for aid in ids}
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql" if in_database is None else in_database
     for start in range(0, len(ids), 2_000):
         chunk = ids[start : start + 2_000]
-        rows = session.connection().exec_driver_sql(_ROWS.format(ids=", ".join(str(int(i)) for i in chunk)))
+        listed = ", ".join(str(int(i)) for i in chunk)
+        if postgres:
+            for aid, mine, theirs in connection.exec_driver_sql(_PG_DIGESTS.replace("{ids}", listed)):
+                out[int(aid)] = {"self": str(mine), "appraised": str(theirs)}
+            continue
+        rows = connection.exec_driver_sql(
+            _ROWS.format(ids=listed, collate=' COLLATE "C"' if connection.dialect.name == "postgresql" else "")
+        )
         current: int | None = None
         group: list[Sequence[object]] = []
         for row in rows:

@@ -17,7 +17,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
@@ -102,8 +102,17 @@ def load_facts(
             scope.append(col(Assessment.group_code) == group)
         if unit_codes is not None:  # the named units' rows only, not the whole cycle's (a unit's grid, a submit)
             scope.append(col(Assessment.id).in_([row[0] for row in rows]))
-        base = (
-            select(col(Assessment.id), col(Criterion.code))
+        unscored_row = or_(
+            col(Score.assessment_id).is_(None),
+            and_(col(Score.not_applicable).is_(False), col(Score.self_points).is_(None)),
+        )
+        out_of_range_row = and_(
+            col(Score.not_applicable).is_(False),
+            or_(col(Score.self_points) < 0, col(Score.self_points) > col(Criterion.max_points)),
+        )
+        # one pass over the cycle's assessments × sub-criteria finds both kinds of row
+        checked = (
+            select(col(Assessment.id), col(Criterion.code), case((unscored_row, True), else_=False))
             .join(
                 Criterion,
                 and_(col(Criterion.framework_id) == col(Assessment.framework_id), col(Criterion.level) == "sub"),
@@ -112,23 +121,11 @@ def load_facts(
                 Score,
                 and_(col(Score.assessment_id) == col(Assessment.id), col(Score.criterion_id) == col(Criterion.id)),
             )
-            .where(*scope)
+            .where(*scope, or_(unscored_row, out_of_range_row))
             .order_by(col(Assessment.id), col(Criterion.position))
         )
-        missing = base.where(
-            or_(
-                col(Score.assessment_id).is_(None),
-                and_(col(Score.not_applicable).is_(False), col(Score.self_points).is_(None)),
-            )
-        )
-        for aid, code in session.execute(missing):
-            unscored.setdefault(aid, []).append(code)
-        bad = base.where(
-            col(Score.not_applicable).is_(False),
-            or_(col(Score.self_points) < 0, col(Score.self_points) > col(Criterion.max_points)),
-        )
-        for aid, code in session.execute(bad):
-            out_of_range.setdefault(aid, []).append(code)
+        for aid, code, is_unscored in session.execute(checked):
+            (unscored if is_unscored else out_of_range).setdefault(aid, []).append(code)
     return [
         AssessmentFacts(
             assessment_id=aid,

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from cchc.flows.auditlog import unit_timeline, verify_chain
 from cchc.flows.cli import app
-from cchc.models.db import get_engine
+from cchc.models.audit import verify
+from cchc.models.db import get_engine, read_session
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -99,3 +100,16 @@ def test_one_event_hashed_by_the_database_is_the_event_python_would_hash(db_url:
     assert scalar(db_url, "SELECT seq FROM audit_head") == seq
     result = verify_chain(db_url)
     assert result.ok and result.head_seq == seq
+
+
+def test_a_chain_recomputed_from_a_proved_event_catches_what_came_after_and_a_changed_anchor(db_url: str) -> None:
+    open_2021(db_url)
+    seq, hash_ = 5, str(scalar(db_url, "SELECT hash FROM audit_event WHERE seq = 5"))
+    with read_session(get_engine(db_url)) as session:
+        whole, from_five = verify(session), verify(session, since=(seq, hash_))
+    assert whole.ok and from_five.ok and from_five.events == whole.events and from_five.head_hash == whole.head_hash
+    _tamper(db_url, "UPDATE audit_event SET reason = 'khác' WHERE seq = 8")
+    with read_session(get_engine(db_url)) as session:
+        assert "event #8 was changed after it was written" in verify(session, since=(seq, hash_)).problems[0]
+        moved = verify(session, since=(seq, "0" * 64))
+    assert not moved.ok and "event #5 is not the one proved before" in moved.problems[0]
