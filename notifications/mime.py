@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 
 from cchc.models.text import collapse_lines
 
@@ -41,17 +42,16 @@ def encode_words(value: str) -> str:
     value = _clean(value)
     if value.isascii():
         return value
-    words: list[bytes] = []
-    chunk = b""
-    for char in value:
-        encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > _ENCODED_WORD_BYTES:
-            words.append(chunk)
-            chunk = b""
-        chunk += encoded
-    if chunk:
-        words.append(chunk)
-    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+    data = value.encode("utf-8")
+    words: list[str] = []
+    start = 0
+    while start < len(data):
+        end = min(start + _ENCODED_WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a continuation byte: the character goes on
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
 
 
 def address(name: str, addr: str) -> str:
@@ -68,10 +68,23 @@ def address(name: str, addr: str) -> str:
     return f"{encode_words(name)} <{addr}>"
 
 
+@lru_cache(maxsize=16)
 def split_from(value: str) -> tuple[str, str]:
     """("Name", "addr") of a configured From such as 'CCHC <cchc@localhost>'."""
     name, addr = parseaddr(value)
     return name, addr
+
+
+@lru_cache(maxsize=16)
+def _from_address(name: str, addr: str) -> str:
+    """The From header's value: the same for every message of a flush."""
+    return address(name, addr)
+
+
+@lru_cache(maxsize=16)
+def _date(date: datetime) -> str:
+    """The Date header's value: a flush dates every message of a batch alike."""
+    return format_datetime(date)
 
 
 def _body(text: str) -> bytes:
@@ -94,10 +107,10 @@ def build(
     from_name, from_addr = split_from(from_header)
     boundary = "=_cchc_" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:20]
     headers = [
-        f"From: {address(from_name, from_addr)}",
+        f"From: {_from_address(from_name, from_addr)}",
         f"To: {address(to_name, to_addr)}",
         f"Subject: {encode_words(subject)}",
-        f"Date: {format_datetime(date)}",
+        f"Date: {_date(date)}",
         f"Message-ID: {_clean(message_id)}",
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -146,22 +147,32 @@ class Outcome:
     dead: list[tuple[int, str]] = field(default_factory=list)
 
 
+# Accepted by the server: one compiled statement for any number of ids (an expanding IN), executed by the
+# flush's recorder on its own connection as each message is accepted, and by `record`.
+MARK_SENT = (
+    update(OutboxMessage)
+    .where(col(OutboxMessage.id).in_(bindparam("ids", expanding=True)))
+    .values(
+        status="sent",
+        sent_at=bindparam("at"),
+        lease_until=None,
+        attempts=col(OutboxMessage.attempts) + 1,
+        last_error="",
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
+def mark_sent(connection: Connection | Session, ids: Sequence[int], now: datetime) -> None:
+    """Record messages as accepted by the server at `now`, in the caller's transaction."""
+    for start in range(0, len(ids), 5000):
+        connection.execute(MARK_SENT, {"ids": list(ids[start : start + 5000]), "at": now})
+
+
 def record(session: Session, outcome: Outcome, now: datetime, max_attempts: int) -> None:
     """Write what happened: sent, retry later (with backoff), or dead (permanent, or out of attempts)."""
     if outcome.sent:
-        for start in range(0, len(outcome.sent), 5000):
-            session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(outcome.sent[start : start + 5000]))
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    lease_until=None,
-                    attempts=col(OutboxMessage.attempts) + 1,
-                    last_error="",
-                )
-                .execution_options(synchronize_session=False)
-            )
+        mark_sent(session, outcome.sent, now)
     for message_id, attempts, error in outcome.retry:
         tried = attempts + 1
         if tried >= max_attempts:

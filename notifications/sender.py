@@ -10,7 +10,7 @@ outbox decides what to do next:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -61,21 +61,21 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
 
 OnDelivery = Callable[[Delivery], None]
+# A message is three commands (MAIL, RCPT, DATA), each allowed `timeout`: one deadline for the three costs
+# a timer, where aiosmtplib's own timeout per command costs a task for each reply (a tenth of the sending).
+_COMMANDS = 3
 
 
-async def _worker(config: SmtpConfig, queue: asyncio.Queue[tuple[int, Mail]], report: OnDelivery) -> None:
+async def _worker(config: SmtpConfig, mails: Iterator[tuple[int, Mail]], report: OnDelivery) -> None:
     smtp: aiosmtplib.SMTP | None = None
     try:
-        while True:
-            try:
-                key, mail = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
+        for key, mail in mails:  # shared by the workers: each takes the next message when it is free
             try:
                 if smtp is None or not smtp.is_connected:
                     smtp = _client(config)
                     await smtp.connect()
-                await smtp.sendmail(mail.sender, [mail.recipient], mail.data)
+                async with asyncio.timeout(_COMMANDS * config.timeout):
+                    await smtp.sendmail(mail.sender, [mail.recipient], mail.data, timeout=None)
                 report(Delivery(key, "sent"))
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 outcome, error = classify(exc)
@@ -96,14 +96,20 @@ async def _drop(smtp: aiosmtplib.SMTP | None) -> None:
 
 
 async def send_all(
-    config: SmtpConfig, mails: Sequence[tuple[int, Mail]], on_delivery: OnDelivery | None = None
+    config: SmtpConfig,
+    mails: Iterable[tuple[int, Mail]],
+    on_delivery: OnDelivery | None = None,
+    *,
+    count: int | None = None,
 ) -> list[Delivery]:
     """Send every (key, mail) over at most `config.concurrency` reused connections. `on_delivery` hears of
     each message the moment its outcome is known (synchronously, before the next SMTP command), so that
-    the outbox can record an accepted message before anything else happens."""
-    queue: asyncio.Queue[tuple[int, Mail]] = asyncio.Queue()
-    for item in mails:
-        queue.put_nowait(item)
+    the outbox can record an accepted message before anything else happens. `mails` may be a generator
+    that builds each message when a connection is free for it (then `count` says how many at most):
+    building one overlaps the server's work on the others."""
+    if count is None:
+        count = len(mails) if isinstance(mails, Sequence) else config.concurrency
+    items = iter(mails)
     out: list[Delivery] = []
 
     def report(delivery: Delivery) -> None:
@@ -111,15 +117,19 @@ async def send_all(
         if on_delivery is not None:
             on_delivery(delivery)
 
-    workers = max(1, min(config.concurrency, len(mails)))
-    await asyncio.gather(*(_worker(config, queue, report) for _ in range(workers)))
+    workers = max(1, min(config.concurrency, count))
+    await asyncio.gather(*(_worker(config, items, report) for _ in range(workers)))
     return out
 
 
 def deliver(
-    config: SmtpConfig, mails: Sequence[tuple[int, Mail]], on_delivery: OnDelivery | None = None
+    config: SmtpConfig,
+    mails: Iterable[tuple[int, Mail]],
+    on_delivery: OnDelivery | None = None,
+    *,
+    count: int | None = None,
 ) -> list[Delivery]:
     """Blocking wrapper of `send_all` for a synchronous flow task."""
-    if not mails:
+    if count == 0 or (isinstance(mails, Sequence) and not mails):
         return []
-    return asyncio.run(send_all(config, mails, on_delivery))
+    return asyncio.run(send_all(config, mails, on_delivery, count=count))

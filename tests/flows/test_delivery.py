@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from factories import COORDINATOR, at, open_2021, scalar
 from mailserver import MailServer
+from sqlalchemy import text
 
 from cchc.flows.deadlines import register_plan
-from cchc.flows.notify import flush_flow
+from cchc.flows.notify import SentRecorder, flush_flow
 from cchc.flows.params import FlushParams, SweepParams
 from cchc.flows.sweep import sweep_flow
+from cchc.models.db import get_engine, write_session
+from cchc.notifications.outbox import Queued, queue
+from cchc.notifications.sender import Delivery
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -136,3 +142,74 @@ def test_two_flushes_at_once_send_each_message_once(db_url: str, mail_server: Ma
     assert sum(results) == 88
     ids = mail_server.message_ids()
     assert len(ids) == 88 and len(set(ids)) == 88
+
+
+class WatchingServer(MailServer):
+    """Before accepting each message, counts those it accepted that the outbox has not recorded as sent: the
+    ones a crash of the sender at that instant would leave in doubt."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.most_in_doubt = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        recorded = int(scalar(self.url, "SELECT count(*) FROM outbox WHERE status = 'sent'"))  # type: ignore[call-overload]
+        self.most_in_doubt = max(self.most_in_doubt, len(self.received) - recorded)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_at_any_instant_at_most_the_recorders_limit_and_one_reply_per_connection_are_in_doubt(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cchc.config.settings import get_settings
+
+    _queue_reminders(db_url)
+    server = WatchingServer(db_url).start()
+    try:
+        monkeypatch.setenv("CCHC_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("CCHC_SMTP_PORT", str(server.port))
+        monkeypatch.setenv("CCHC_MAIL_CONCURRENCY", "4")
+        get_settings.cache_clear()
+        assert _flush(db_url).sent == 88
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+    assert len(server.received) == 88
+    assert 0 < server.most_in_doubt <= 4 + 4  # SentRecorder's limit (the connections) + a reply on each
+
+
+def _one_queued(url: str, count: int) -> list[int]:
+    with write_session(get_engine(url)) as session:
+        queue(
+            session,
+            [Queued(f"t:{i}", "reminder", f"p{i}@x.example", "P", "{}") for i in range(count)],
+            at("24/08/2021"),
+        )
+    return [int(i) for i in get_engine(url).connect().execute(text("SELECT id FROM outbox ORDER BY id")).scalars()]
+
+
+def _recorded_within(url: str, ids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if scalar(url, "SELECT count(*) FROM outbox WHERE status = 'sent'") == len(ids):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_recorder_commits_when_its_limit_waits_without_waiting_out_the_window(db_url: str) -> None:
+    ids = _one_queued(db_url, 4)
+    with SentRecorder(get_engine(db_url), at("24/08/2021"), 8, limit=4, window=60) as recorder:
+        for key in ids:
+            recorder.accepted(Delivery(key, "sent"))
+        assert _recorded_within(db_url, ids, 10)  # long before the 60 s window
+        assert recorder.commits == 1
+
+
+def test_the_recorder_commits_a_lone_message_once_it_waited_the_window(db_url: str) -> None:
+    ids = _one_queued(db_url, 1)
+    with SentRecorder(get_engine(db_url), at("24/08/2021"), 8, limit=8, window=0.05) as recorder:
+        recorder.accepted(Delivery(ids[0], "sent"))
+        assert _recorded_within(db_url, ids, 10)  # the sending goes on: nobody closes the recorder
+        assert recorder.commits == 1
