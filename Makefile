@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean messages
+.PHONY: setup demo test lint bench bench-pg clean messages
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,14 @@ bench: setup
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/dashboard.py
+
+# The same benchmarks on the local PostgreSQL (postgresql+psycopg://postgres@127.0.0.1:5432/, trust
+# authentication): each in a fresh database of its own, dropped after it (bench/measure.py).
+bench-pg: setup
+	$(BIN)/python bench/cycle.py --database-url postgresql
+	$(BIN)/python bench/sweep.py --database-url postgresql
+	$(BIN)/python bench/import.py --database-url postgresql
+	$(BIN)/python bench/dashboard.py --database-url postgresql
 
 clean:
 	rm -rf $(VENV) cchc.db cchc-demo.db .pytest_cache .mypy_cache .ruff_cache .cache

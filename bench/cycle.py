@@ -19,11 +19,12 @@ Run from a fresh clone after `make setup`:
 
     .venv/bin/python bench/cycle.py                    # 10,000 units, a fresh SQLite file, deleted after
     .venv/bin/python bench/cycle.py --units 1000 --keep
-    .venv/bin/python bench/cycle.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/cchc_bench
+    .venv/bin/python bench/cycle.py --database-url postgresql   # a fresh PostgreSQL database, dropped after
     .venv/bin/python bench/cycle.py --units 1000 --profile /tmp/prof   # one cProfile file per step
 
-`--database-url` must point at an empty database (the schema is created in it; nothing is dropped).
-The last line of stdout is one JSON object of the figures.
+`--database-url` (a fresh SQLite file, `postgresql` for a fresh database on the local server, or the URL of
+an empty database, of which nothing is dropped): bench/measure.py. The last line of stdout is one JSON object
+of the figures, with those every bench prints (`db`, `wall_s`, `cpu_s`, `loadavg_start`, `loadavg_end`).
 """
 
 from __future__ import annotations
@@ -37,10 +38,8 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 STARTED = time.perf_counter()
 
@@ -50,20 +49,16 @@ from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect impo
 
 configure_prefect()  # before prefect or any flows module is imported
 
+from measure import Measure, add_database_args, at, fresh_database  # noqa: E402  (bench/measure.py)
+
 from cchc.config.settings import get_settings  # noqa: E402
 from cchc.flows.demo.synthetic import synthetic_org, unit_code  # noqa: E402
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2021
 FRAMEWORK = "cah-2021"
 COORDINATOR = "coord"
 APPRAISER = "appr"
 T = TypeVar("T")
-
-
-def at(day: str, clock: str = "09:00") -> datetime:
-    """A moment of the 2021 calendar in Asia/Ho_Chi_Minh: at("31/08/2021", "10:00")."""
-    return datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M").replace(tzinfo=TZ)
 
 
 def quality_of(i: int) -> float:
@@ -301,20 +296,20 @@ def run(units: int, url: str, work: Path, profile_dir: Path | None) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--units", type=int, default=10_000, help="assessed units (default 10,000)")
-    parser.add_argument(
-        "--database-url", default=None, help="an EMPTY database (default: a fresh SQLite file in a temp dir)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (SQLite file and CSV)")
+    add_database_args(parser)
     parser.add_argument("--profile", type=Path, default=None, help="write <DIR>/<step>.prof (cProfile) per step")
     args = parser.parse_args(argv)
     if args.units < 1:
         parser.error("--units must be at least 1")
 
     work = Path(tempfile.mkdtemp(prefix="cchc-bench-"))
-    url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    print(f"cchc bench: {args.units} units, {url}, work dir {work}", flush=True)
     try:
-        figures = run(args.units, url, work, args.profile)
+        with (
+            Measure(since_start=True) as whole,
+            fresh_database(args.database_url, work, "cchc_bench_cycle", args.keep) as url,
+        ):
+            print(f"cchc bench: {args.units} units, {url}, work dir {work}", flush=True)
+            figures = run(args.units, url, work, args.profile)
     finally:
         if args.keep:
             print(f"kept {work}", flush=True)
@@ -328,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["targets_met"] = {k: v <= limit for k, (v, limit) in targets.items()}
     for key, (value, limit) in targets.items():
         print(f"{key:<10} {value:10.2f}  (target ≤ {limit:g}) {'ok' if value <= limit else 'MISSED'}", flush=True)
-    print(json.dumps(figures), flush=True)
+    print(json.dumps({**figures, **whole.figures(url)}), flush=True)
     return 0  # a measurement, not a test: missed targets are reported, not failed
 
 

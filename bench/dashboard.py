@@ -14,9 +14,11 @@ session, every query, the rendering). Also the median of the overview's CSV expo
 
     .venv/bin/python bench/dashboard.py                  # 10,000 units, a fresh SQLite file, deleted after
     .venv/bin/python bench/dashboard.py --units 1000 --runs 5
-    .venv/bin/python bench/dashboard.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/cchc_bench
+    .venv/bin/python bench/dashboard.py --database-url postgresql   # a fresh PostgreSQL database, dropped after
 
-`--database-url` must point at an empty database. The last line of stdout is one JSON object of the figures.
+`--database-url` (a fresh SQLite file, `postgresql` for a fresh database on the local server, or the URL of
+an empty database): bench/measure.py. The last line of stdout is one JSON object of the figures, with those
+every bench prints (`db`, `wall_s`, `cpu_s`, `loadavg_start`, `loadavg_end`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect impo
 
 configure_prefect()
 
+from measure import Measure, add_database_args, fresh_database  # noqa: E402  (bench/measure.py)
 from sweep import at  # noqa: E402  (bench/sweep.py: a moment of the 2021 calendar)
 
 PASSWORD = "bench password 2021"
@@ -176,20 +179,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--scored", type=int, default=1_000, help="units that import a self-assessment")
     parser.add_argument("--runs", type=int, default=9, help="measured requests of the overview")
-    parser.add_argument("--database-url", default=None, help="an empty database (default: a fresh SQLite file)")
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    add_database_args(parser)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="cchc-bench-dashboard-"))
-    url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    print(f"cchc bench dashboard: {args.units} units, {url}", flush=True)
     try:
-        figures = run(args.units, min(args.scored, args.units), args.runs, url, work)
+        with (
+            Measure(since_start=True) as whole,
+            fresh_database(args.database_url, work, "cchc_bench_dashboard", args.keep) as url,
+        ):
+            print(f"cchc bench dashboard: {args.units} units, {url}", flush=True)
+            figures = run(args.units, min(args.scored, args.units), args.runs, url, work)
     finally:
         if args.keep:
             print(f"kept {work}", flush=True)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(figures), flush=True)
+    print(json.dumps({**figures, **whole.figures(url)}), flush=True)
     return 0  # a measurement, not a test: a missed target is reported, not failed
 
 

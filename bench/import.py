@@ -7,7 +7,10 @@ Target (2-core machine): ≤ 20 s. The last line of stdout is one JSON object (`
 
     .venv/bin/python bench/import.py
     .venv/bin/python bench/import.py --units 1000
-    .venv/bin/python bench/import.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/cchc_bench
+    .venv/bin/python bench/import.py --database-url postgresql   # a fresh PostgreSQL database, dropped after
+
+`--database-url` and the fields every bench prints (`db`, `wall_s`, `cpu_s`, `loadavg_start`, `loadavg_end`):
+bench/measure.py.
 """
 
 from __future__ import annotations
@@ -18,20 +21,14 @@ import resource
 import shutil
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect import here)
 
 configure_prefect()
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def at(day: str, clock: str = "09:00") -> datetime:
-    return datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M").replace(tzinfo=TZ)
+from measure import Measure, add_database_args, at, fresh_database  # noqa: E402  (bench/measure.py)
 
 
 def run(units: int, url: str, work: Path) -> dict[str, Any]:
@@ -93,16 +90,22 @@ def run(units: int, url: str, work: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=10_000)
-    parser.add_argument("--database-url", default=None, help="an empty database (default: a fresh SQLite file)")
+    add_database_args(parser)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="cchc-bench-import-"))
-    url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    print(f"cchc bench import: {args.units} units, {url}", flush=True)
     try:
-        figures = run(args.units, url, work)
+        with (
+            Measure(since_start=True) as whole,
+            fresh_database(args.database_url, work, "cchc_bench_import", args.keep) as url,
+        ):
+            print(f"cchc bench import: {args.units} units, {url}", flush=True)
+            figures = run(args.units, url, work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(figures))
+        if args.keep:
+            print(f"kept {work}", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({**figures, **whole.figures(url)}), flush=True)
     return 0
 
 

@@ -15,7 +15,11 @@ The last line of stdout is one JSON object of the figures.
 
     .venv/bin/python bench/sweep.py                  # 10,000 units, a fresh SQLite file, deleted after
     .venv/bin/python bench/sweep.py --units 1000 --mails 500
-    .venv/bin/python bench/sweep.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/cchc_bench
+    .venv/bin/python bench/sweep.py --database-url postgresql     # a fresh PostgreSQL database, dropped after
+
+`--database-url` and the fields every bench prints (`db`, `wall_s`, `cpu_s`, `loadavg_start`, `loadavg_end`):
+bench/measure.py. `sweep_cpu_s` and `resweep_cpu_s` are the CPU seconds of this process and its children (Prefect's
+temporary server) during each sweep.
 """
 
 from __future__ import annotations
@@ -24,15 +28,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +41,8 @@ from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect impo
 
 configure_prefect()
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from measure import Measure, add_database_args, at, cpu_s, free_port, fresh_database  # noqa: E402  (bench/measure.py)
+
 SINK = """
 import sys, time
 from cchc.notifications.sink import LoopbackMailbox
@@ -50,16 +52,6 @@ sys.stdin.readline()
 print(box.count, flush=True)
 box.stop()
 """
-
-
-def at(day: str, clock: str) -> datetime:
-    return datetime.strptime(f"{day} {clock}", "%d/%m/%Y %H:%M").replace(tzinfo=TZ)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(units: int, mails: int, url: str) -> dict[str, Any]:
@@ -95,14 +87,18 @@ def run(units: int, mails: int, url: str) -> dict[str, Any]:
             )
 
         morning = at("28/08/2021", "08:00")
+        cpu = cpu_s()
         start = time.perf_counter()
         first = sweep_flow(SweepParams(year=2021, database_url=url, at=morning))
         figures["sweep_s"] = round(time.perf_counter() - start, 3)
+        figures["sweep_cpu_s"] = round(cpu_s() - cpu, 3)
         figures["steps"] = len(first.lines)
         figures["queued"] = first.messages
+        cpu = cpu_s()
         start = time.perf_counter()
         again = sweep_flow(SweepParams(year=2021, database_url=url, at=morning))
         figures["resweep_s"] = round(time.perf_counter() - start, 3)
+        figures["resweep_cpu_s"] = round(cpu_s() - cpu, 3)
         figures["resweep_queued"] = again.messages
         print(
             f"  sweep of {units} assessments: {figures['sweep_s']:.2f} s, {first.messages} messages queued; "
@@ -156,18 +152,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--mails", type=int, default=2_000)
-    parser.add_argument("--database-url", default=None, help="an empty database (default: a fresh SQLite file)")
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    add_database_args(parser)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="cchc-bench-sweep-"))
-    url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    print(f"cchc bench sweep: {args.units} units, {args.mails} e-mails, {url}", flush=True)
     try:
-        figures = run(args.units, args.mails, url)
+        with (
+            Measure(since_start=True) as whole,
+            fresh_database(args.database_url, work, "cchc_bench_sweep", args.keep) as url,
+        ):
+            print(f"cchc bench sweep: {args.units} units, {args.mails} e-mails, {url}", flush=True)
+            figures = run(args.units, args.mails, url)
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"kept {work}", flush=True)
+        else:
             shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(figures))
+    print(json.dumps({**figures, **whole.figures(url)}), flush=True)
     return 0
 
 

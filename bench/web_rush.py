@@ -56,7 +56,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -82,7 +81,8 @@ from cchc.flows.runtime import configure_prefect  # noqa: E402  (no prefect impo
 
 configure_prefect()  # before prefect or any flows module is imported
 
-from cycle import at, quality_of  # noqa: E402  (bench/cycle.py: the 2021 calendar, how well unit i did)
+from cycle import quality_of  # noqa: E402  (bench/cycle.py: how well unit i did)
+from measure import at, free_port, on_server  # noqa: E402  (bench/measure.py)
 
 YEAR = 2021
 FRAMEWORK = "cah-2021"
@@ -99,32 +99,18 @@ TARGETS = {"p95_save_ms": 200.0, "p95_grid_ms": 300.0, "errors": 0, "lost": 0}
 # --- the database ---------------------------------------------------------------------------------------
 
 
-def _on_server(url: str, *statements: str) -> None:
-    """Run statements about the database of `url` through the server's `postgres` database."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        admin.dispose()
-
-
 def create_database(url: str) -> None:
-    """Drop (if there) and create the PostgreSQL database of `url`."""
+    """Drop (if there) and create the PostgreSQL database of `url` (on the local server, bench/measure.py)."""
     from sqlalchemy.engine import make_url
 
     name = make_url(url).database
-    _on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
 
 
 def drop_database(url: str) -> None:
     from sqlalchemy.engine import make_url
 
-    _on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    on_server(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @dataclass
@@ -209,12 +195,6 @@ def build(url: str, users: int) -> tuple[list[Unit], dict[str, float]]:
 
 
 # --- the server -----------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(env: dict[str, str], workers: int, work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -591,6 +571,7 @@ def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
         "users": args.users,
         "workers": args.workers,
         "database": "postgresql" if make_url(url).get_backend_name() == "postgresql" else "sqlite",
+        "db": make_url(url).get_backend_name(),  # as every bench prints it (bench/measure.py)
         "interval_s": args.interval,
         "spawn_s": args.spawn_seconds,
     }

@@ -2,9 +2,10 @@
 remediation plan and breakthrough registration whose deadline is near or past gets the reminder or
 escalation step that is due, written once, with its e-mails in the same transaction.
 
-Set-based: one query for the items, one for the steps already sent, one load of the people; then one
-bulk write of steps, messages and audit events. Running it again (or after a crash) sends nothing twice:
-each (item, phase, deadline, step) is recorded once (a unique key), and sweeps are serialised.
+Set-based: one query for the items, one for the steps already sent, one for the units and one for the
+people that the steps due go to (not every person of the organisation); then one bulk write of steps,
+messages and audit events. Running it again (or after a crash) sends nothing twice: each (item, phase,
+deadline, step) is recorded once (a unique key), and sweeps are serialised.
 
 On a Prefect server with workers, the sweep can be shared out by unit group (`sweep_by_group_flow`): each
 item belongs to exactly one part (`item_group`), one child run sweeps each part, and sweeps of different
@@ -33,7 +34,8 @@ from cchc.flows.params import NO_GROUP, Listing, SweepByGroupParams, SweepParams
 from cchc.flows.remediation import follow_up_due as follow_up_deadlines
 from cchc.flows.runtime import engine_for, now
 from cchc.models.audit import Event, EventDraft, append
-from cchc.models.bulk import insert_rows
+from cchc.models.bulk import bulk_work, insert_rows
+from cchc.models.calendar import ChasePolicy
 from cchc.models.chasing import Step, days_late, days_left, policy_from, steps_due
 from cchc.models.db import read_session, write_session
 from cchc.models.directory import Directory, Recipient
@@ -62,6 +64,9 @@ class ChaseItem:
     unit_name: str
     phase: str
     due_at: datetime
+
+
+Sent = dict[tuple[str, int, str, datetime], set[str]]  # the keys of the steps sent, by (kind, id, phase, deadline)
 
 
 @dataclass
@@ -193,9 +198,9 @@ def recipients_of(item: ChaseItem, step: Step) -> tuple[str, ...]:
     return step.to
 
 
-def sent_steps(session: Session, cycle: Cycle) -> dict[tuple[str, int, str, datetime], set[str]]:
+def sent_steps(session: Session, cycle: Cycle) -> Sent:
     """The steps already sent, by (item kind, item id, phase, deadline)."""
-    sent: dict[tuple[str, int, str, datetime], set[str]] = {}
+    sent: Sent = {}
     for kind, item_id, phase, due, step in session.execute(
         select(
             col(ChaseStep.item_kind),
@@ -207,6 +212,22 @@ def sent_steps(session: Session, cycle: Cycle) -> dict[tuple[str, int, str, date
     ):
         sent.setdefault((kind, item_id, phase, due), set()).add(step)
     return sent
+
+
+def steps_to_send(
+    policy: ChasePolicy, items: Sequence[ChaseItem], sent: Sent, as_of: datetime
+) -> list[tuple[ChaseItem, list[Step]]]:
+    """The items that have a step to send as of `as_of`, each with its steps, in the items' order."""
+    known: dict[tuple[datetime, frozenset[str]], list[Step]] = {}  # thousands of items share a few deadlines
+    due: list[tuple[ChaseItem, list[Step]]] = []
+    for item in items:
+        done = frozenset(sent.get((item.kind, item.item_id, item.phase, item.due_at), ()))
+        found = known.get((item.due_at, done))
+        if found is None:
+            found = known[item.due_at, done] = steps_due(policy, item.due_at, as_of, done)
+        if found:
+            due.append((item, found))
+    return due
 
 
 def _lock(session: Session, group: str | None) -> None:
@@ -233,7 +254,8 @@ def sweep(params: SweepParams) -> SweepSummary:
     settings = get_settings()
     engine = engine_for(params.database_url)
     as_of = params.at or now()
-    with write_session(engine) as session:
+    # the cyclic collector paused (bulk_work): tens of thousands of short-lived objects, none in a cycle
+    with write_session(engine) as session, bulk_work():
         _lock(session, params.group)
         cycle = cycle_of(session, params.year)
         runner = actor_for(session, params.actor) if params.actor else None  # a person ran it (else the schedule)
@@ -250,18 +272,18 @@ def sweep(params: SweepParams) -> SweepSummary:
         items = chase_items(session, cycle, params.group)
         summary.items = len(items)
         progress.step("Rà soát hạn", len(items))
-        sent = sent_steps(session, cycle)
-        directory = Directory(session)
+        due = steps_to_send(policy, items, sent_steps(session, cycle), as_of)
+        progress.advance(len(items) - len(due))
+        # only the people of the units with a step to send, of the units above them and the coordinators
+        directory = Directory(session, units={item.unit_id for item, _ in due})
         authority = session.get(OrgUnit, cycle.authority_id)
         authority_name = authority.name if authority else ""
         steps: list[tuple[object, ...]] = []
         messages: list[Queued] = []
         events: list[EventDraft] = []
-        for item in items:
+        for item, item_steps in due:
             progress.advance()
-            for step in steps_due(
-                policy, item.due_at, as_of, sent.get((item.kind, item.item_id, item.phase, item.due_at), ())
-            ):
+            for step in item_steps:
                 people = directory.resolve(item.unit_id, recipients_of(item, step))
                 fallback = not people
                 if fallback:  # an escalation nobody would read is an escalation that never fired

@@ -1,14 +1,18 @@
 """Who to write to: the people of a unit by role, its superior head, the coordinators, the leadership.
 
-Loaded once per transaction (one query of people and roles, one of units) and answered from memory,
-so a sweep over thousands of units resolves its recipients without a query per unit.
+Loaded once per transaction and answered from memory, so a sweep over thousands of units resolves its
+recipients without a query per unit: every unit and every person (one query of units, one of people and
+roles), or with `units` only what those units can be answered from — the units and the units above them
+(one recursive query) and their people with the coordinators (one query), however many units are asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 
@@ -19,20 +23,52 @@ class Recipient:
     email: str
 
 
+_PEOPLE = (
+    "SELECT p.code, p.full_name, p.email, p.unit_id, r.role FROM person p "
+    "JOIN person_role r ON r.person_id = p.id WHERE p.active"
+)
+
+
+def _id_list(dialect: str) -> str:
+    """A set of ids passed as one parameter (a JSON array): one statement whatever the number of ids."""
+    if dialect == "postgresql":
+        return "SELECT CAST(json_array_elements_text(CAST(:ids AS json)) AS bigint)"
+    return "SELECT value FROM json_each(:ids)"
+
+
+def _chain(dialect: str) -> str:
+    """The units of :ids and every unit above them, each once (UNION stops on a loop in the tree)."""
+    return (
+        f"WITH RECURSIVE up(id) AS (SELECT id FROM unit WHERE id IN ({_id_list(dialect)}) "
+        "UNION SELECT u.parent_id FROM unit u JOIN up ON u.id = up.id WHERE u.parent_id IS NOT NULL) "
+        "SELECT u.id, u.code, u.parent_id, u.kind FROM unit u JOIN up ON u.id = up.id"
+    )
+
+
 class Directory:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, units: Collection[int] | None = None) -> None:
+        """Every unit and person; with `units`, only what answers for those units (their own people, the
+        heads and deputies above them, the coordinators): `resolve` gives the same for them as the whole."""
         self.parent: dict[int, int | None] = {}
         self.kind: dict[int, str] = {}
         self.code: dict[int, str] = {}
-        connection = session.connection()
-        for uid, code, parent, kind in connection.exec_driver_sql("SELECT id, code, parent_id, kind FROM unit"):
-            self.parent[uid], self.kind[uid], self.code[uid] = parent, kind, code
         self.by_role: dict[tuple[int, str], list[Recipient]] = {}
         self.coordinators: list[Recipient] = []
-        rows = connection.exec_driver_sql(
-            "SELECT p.code, p.full_name, p.email, p.unit_id, r.role FROM person p "
-            "JOIN person_role r ON r.person_id = p.id WHERE p.active ORDER BY p.code"
-        )
+        connection = session.connection()
+        if units is None:
+            unit_rows = connection.exec_driver_sql("SELECT id, code, parent_id, kind FROM unit")
+        else:
+            dialect = connection.dialect.name
+            unit_rows = connection.execute(text(_chain(dialect)), {"ids": json.dumps(sorted(units))})
+        for uid, code, parent, kind in unit_rows:
+            self.parent[uid], self.kind[uid], self.code[uid] = parent, kind, code
+        if units is None:
+            rows = connection.exec_driver_sql(f"{_PEOPLE} ORDER BY p.code")
+        else:  # the people of these units and of the units above them, and the coordinators wherever they are
+            rows = connection.execute(
+                text(f"{_PEOPLE} AND (p.unit_id IN ({_id_list(dialect)}) OR r.role = 'coordinator') ORDER BY p.code"),
+                {"ids": json.dumps(sorted(self.parent))},
+            )
         for code, name, email, unit_id, role in rows:
             person = Recipient(code, name, email)
             self.by_role.setdefault((unit_id, role), []).append(person)
