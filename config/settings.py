@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base of the links in messages")
     # Prefect: defaults that work offline on a laptop (../shared/PLATFORM.md).
     prefect_startup_timeout_s: int = Field(default=120, description="Temporary Prefect server start-up")
+    # A running Prefect server (`prefect server start`) that every process uses instead of starting a temporary
+    # one per command (6–15 s each): its API URL becomes PREFECT_API_URL, which still wins when it is set.
+    prefect_api_url: str | None = Field(
+        default=None,
+        description="A running Prefect server's API for every process, e.g. http://127.0.0.1:4200/api (unset: a "
+        "temporary server per command)",
+    )
     # Prefect logs a failed task with its traceback at ERROR; the CLI reports every failure itself, in one
     # line, so Prefect's own logging stays quiet unless asked for (or `--debug`).
     prefect_log_level: str = Field(default="CRITICAL", description="Prefect's own log level for the CLI")

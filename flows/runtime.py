@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from cchc.config.settings import Settings, get_settings
 from cchc.models.db import get_engine
 from cchc.models.errors import UserError
+from cchc.models.i18n import tr
 from cchc.models.migrate import is_current
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ def configure_prefect(settings: Settings | None = None) -> None:
     # items" at exit), which only the root level silences.
     os.environ.setdefault("PREFECT_LOGGING_ROOT_LEVEL", settings.prefect_log_level)
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+    if settings.prefect_api_url:  # a running server for every process, instead of a temporary one per command
+        os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
 
 
 def now() -> datetime:
@@ -90,17 +93,49 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def prefect_server() -> str | None:
+    """The API URL of the Prefect server the flows of this process use (PREFECT_API_URL, or
+    CCHC_PREFECT_API_URL through `configure_prefect`), or None: the first flow starts a temporary one."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
 @contextmanager
 def local_flow_runs() -> Iterator[None]:
     """Flows run in this process for a command: no heartbeat thread (it costs ~1.1 s per flow run and
-    detects nothing a foreground command would not see), and, when no PREFECT_API_URL names a server, the
-    temporary server that the first flow starts is tied to this process (`tie_temporary_server`)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    detects nothing a foreground command would not see). When a server is named, it must answer first
+    (`check_prefect_server`); when none is, the temporary server that the first flow starts is tied to this
+    process (`tie_temporary_server`)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    if not PREFECT_API_URL.value():
+    url = prefect_server()
+    if url:
+        check_prefect_server(url)
+    else:
         tie_temporary_server()
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+def check_prefect_server(url: str, timeout_s: float = 5) -> None:
+    """A UserError, in one line, when the Prefect server at `url` does not answer its health check (else the
+    first flow fails with Prefect's connection error). There is no fall-back to a temporary server: runs meant
+    for a named server must not be recorded elsewhere without a word. Asked with Prefect's own client, so
+    that its authentication and TLS settings apply: ~30 ms on loopback."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True, httpx_settings={"timeout": timeout_s}) as client:
+        failure = client.api_healthcheck()
+    if failure is not None:
+        raise UserError(
+            tr(
+                "the Prefect server at {url} does not answer ({reason}): start it (`prefect server start`), or "
+                "correct or unset CCHC_PREFECT_API_URL and PREFECT_API_URL",
+                url=url,
+                reason=_first_line(failure),
+            )
+        )
 
 
 # The temporary server's command: Prefect's `python -m uvicorn …`, with a thread that stops the server once the

@@ -22,7 +22,7 @@ from cchc.flows.accounts import begin_login, login_failed, proven
 from cchc.flows.display import bars, console, errors
 from cchc.flows.errors import describe
 from cchc.flows.passwords import Operator
-from cchc.flows.runtime import engine_for, local_flow_runs, now
+from cchc.flows.runtime import engine_for, local_flow_runs, now, prefect_server
 from cchc.flows.web.auth import authenticate, login_of
 from cchc.flows.web.settings import DashboardSettings
 from cchc.models.db import read_session
@@ -135,11 +135,14 @@ def _refuse_undecodable(values: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def running_flows() -> Iterator[None]:
-    """Around a command that runs Prefect flows in this process."""
-    errors.print(
-        "[dim]" + escape(tr("Running through Prefect (the first flow starts a temporary local server)…")) + "[/dim]",
-        markup=True,
-    )
+    """Around a command that runs Prefect flows in this process: on the configured Prefect server when
+    there is one (CCHC_PREFECT_API_URL or PREFECT_API_URL), else on a temporary one."""
+    url = prefect_server()
+    if url:
+        said = tr("Running through Prefect, on the server at {url}…", url=url)
+    else:
+        said = tr("Running through Prefect (the first flow starts a temporary local server)…")
+    errors.print("[dim]" + escape(said) + "[/dim]", markup=True)
     with local_flow_runs(), bars():
         yield
 

@@ -11,9 +11,11 @@ from cchc.flows import inputs
 from cchc.flows.cli.common import As, Json, Year, acting, db, friendly, running_flows
 from cchc.flows.deadlines import extend as do_extend
 from cchc.flows.display import console, local_time, show
+from cchc.flows.lookup import cycle_of
 from cchc.flows.params import SweepParams
-from cchc.flows.serve import schedules
+from cchc.flows.runtime import engine_for
 from cchc.flows.sweep import sweep_flow
+from cchc.models.db import read_session
 from cchc.models.i18n import tr
 
 commands = typer.Typer()
@@ -33,6 +35,8 @@ def sweep(
     actor: As = None,
 ) -> None:
     moment = inputs.moment(as_of, "--as-of") if as_of else None
+    with read_session(engine_for(db())) as session:
+        cycle_of(session, year)  # a database or a year that is not there is said before any Prefect server starts
     with running_flows():
         summary = sweep_flow(SweepParams(year=year, database_url=db(), at=moment, actor=acting(actor)))
     if not as_json:
@@ -96,4 +100,8 @@ def serve(
     sweep_cron: Annotated[str, typer.Option(help=tr("When the deadline sweep runs (cron, local time)"))] = "0 7 * * *",
     flush_every: Annotated[int, typer.Option(min=1, help=tr("Seconds between outbox flushes"))] = 300,
 ) -> None:
+    # Imported here, not at the top: serving pulls in Prefect's deployment machinery (~0.5 s), which every
+    # other command of this group (a sweep on the operator's terminal) would otherwise pay at start-up.
+    from cchc.flows.serve import schedules
+
     schedules(db(), sweep_cron, flush_every)

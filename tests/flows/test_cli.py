@@ -17,7 +17,7 @@ runner = CliRunner()
 
 def cchc(url: str, *args: str) -> tuple[int, str]:
     result = runner.invoke(app, ["--database-url", url, *args])
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output, result.output
     return result.exit_code, result.output
 
 
@@ -107,3 +107,10 @@ def test_the_installed_command_shows_a_failed_flow_as_one_error_without_prefects
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "ERROR" not in done.stderr, done.stderr
     assert done.stderr.splitlines()[-1] == "error: no cycle is open yet: run `cchc cycle open --year YYYY`"
+
+
+def test_a_sweep_of_a_year_that_is_not_there_is_refused_before_prefect_starts(db_url: str) -> None:
+    cchc(db_url, "org", "load")
+    code, out = cchc(db_url, "sweep", "--year", "2030")
+    assert code == 1 and "there is no 2030 cycle" in out
+    assert "Prefect" not in out  # the refusal came first: no temporary server was started for it

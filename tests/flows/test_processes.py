@@ -160,7 +160,7 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def environment(url: str, prefect_home: Path, **extra: str) -> dict[str, str]:
     """The commands' environment: this one's CCHC_* settings, no PREFECT_* (no server named: each command
     starts its temporary one)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "CCHC_PREFECT_API_URL"}
     env.update(CCHC_DATABASE_URL=url, PREFECT_HOME=str(prefect_home), **extra)
     return env
 
