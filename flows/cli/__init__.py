@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("deadlines", "commands"),
     "extend": ("deadlines", "commands"),
     "notify": ("notify", "app"),
-    "serve": ("deadlines", "commands"),
+    "serve": ("serve", "commands"),
     "appraisal": ("appraisal", "app"),
     "appraise": ("appraisal", "commands"),
     "supplement": ("supplement", "app"),

@@ -1,5 +1,4 @@
-"""`cchc sweep`, `cchc extend`, `cchc serve`: deadlines that act (reminders, escalations, extensions, and
-the schedules)."""
+"""`cchc sweep`, `cchc extend`: deadlines that act (reminders, escalations, extensions)."""
 
 from __future__ import annotations
 
@@ -86,22 +85,3 @@ def extend(
             before=local_time(done.before),
         )
     )
-
-
-@commands.command(
-    help=tr(
-        "Run the schedules: the deadline sweep every day and the outbox flush every few minutes. Needs a "
-        "Prefect server (`prefect server start`, then PREFECT_API_URL); see prefect.yaml to deploy "
-        "instead."
-    ),
-)
-@friendly
-def serve(
-    sweep_cron: Annotated[str, typer.Option(help=tr("When the deadline sweep runs (cron, local time)"))] = "0 7 * * *",
-    flush_every: Annotated[int, typer.Option(min=1, help=tr("Seconds between outbox flushes"))] = 300,
-) -> None:
-    # Imported here, not at the top: serving pulls in Prefect's deployment machinery (~0.5 s), which every
-    # other command of this group (a sweep on the operator's terminal) would otherwise pay at start-up.
-    from cchc.flows.serve import schedules
-
-    schedules(db(), sweep_cron, flush_every)
